@@ -1,0 +1,3 @@
+"""llmcli: language models and evaluation metrics in the shell."""
+
+__version__ = "0.1.0"

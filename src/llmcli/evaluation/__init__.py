@@ -1,0 +1,1 @@
+"""Scoring systems against references: corpus scores, intervals, significance."""

@@ -1,0 +1,233 @@
+"""Reading inputs: files or stdin, as whole documents, lines or JSON Lines.
+
+Every reader works on bytes and decodes itself, so an error can name the file, the
+line and the byte offset. A UTF-8 byte-order mark is dropped, CRLF and LF both end a
+line, and nothing else (no ``\\x0b``, ``\\u2028``...) does: line-aligned output must
+line up with what ``wc -l`` and ``paste`` see.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import IO, Any
+
+from llmcli.environment import Environment
+from llmcli.errors import InputError, UsageError
+
+STDIN_NAME = "<stdin>"
+
+
+class InputMode(str, Enum):
+    """How a source is cut into items."""
+
+    WHOLE = "whole"
+    LINES = "lines"
+    JSONL = "jsonl"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A named input: a file path, or stdin for ``-``."""
+
+    name: str
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.name == STDIN_NAME
+
+
+@dataclass
+class Item:
+    """One unit of work, with where it came from and what rides along with it."""
+
+    text: str
+    source: str
+    index: int
+    line: int | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+    blank: bool = False  # a blank line in --lines mode: no work, but keeps output aligned
+
+    @property
+    def location(self) -> str:
+        return f"{self.source}:{self.line}" if self.line is not None else self.source
+
+
+def sources_from_args(paths: Sequence[str] | None) -> list[Source]:
+    """No paths, or ``-``, means stdin."""
+    if not paths:
+        return [Source(STDIN_NAME)]
+    return [Source(STDIN_NAME if p == "-" else p) for p in paths]
+
+
+def check_encoding(encoding: str, errors: str) -> None:
+    """Fail early, as a usage error, on an unknown codec or error handler."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(f"unknown encoding {encoding!r}") from None
+    if errors not in {"strict", "replace", "ignore"}:
+        raise UsageError(f"--errors must be strict, replace or ignore, not {errors!r}")
+
+
+def _open_binary(source: Source, env: Environment) -> IO[bytes]:
+    if source.is_stdin:
+        return env.stdin
+    path = source.name
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory", hint="pass the files inside it")
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+class _LineDecoder:
+    """Decodes one source line by line, keeping the byte offset for error messages."""
+
+    def __init__(self, source: Source, encoding: str, errors: str) -> None:
+        self.source = source
+        self.encoding = encoding
+        self.errors = errors
+        self.offset = 0
+        self.lineno = 0
+
+    def decode(self, raw: bytes) -> str:
+        start = self.offset
+        self.offset += len(raw)
+        self.lineno += 1
+        if self.lineno == 1 and raw.startswith(codecs.BOM_UTF8) and self._is_utf8():
+            raw = raw[len(codecs.BOM_UTF8) :]
+            start += len(codecs.BOM_UTF8)
+        nul = raw.find(b"\x00")
+        if nul >= 0 and self._is_utf8():
+            raise InputError(
+                f"{self.source.name}: binary data (NUL byte) at byte {start + nul}, "
+                f"line {self.lineno}",
+                hint="llmcli reads text files only",
+            )
+        try:
+            text = raw.decode(self.encoding, self.errors)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{self.source.name}: invalid {self.encoding} at byte {start + exc.start}, "
+                f"line {self.lineno}",
+                hint="pass --encoding if the file is in another encoding, "
+                "or --errors replace to read it anyway",
+            ) from None
+        if text.endswith("\n"):
+            text = text[:-1]
+            if text.endswith("\r"):
+                text = text[:-1]
+        return text
+
+    def _is_utf8(self) -> bool:
+        return codecs.lookup(self.encoding).name in {"utf-8", "utf-8-sig"}
+
+
+def iter_source_lines(
+    source: Source, env: Environment, encoding: str = "utf-8", errors: str = "strict"
+) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, text)`` for every line, blank ones included, streaming."""
+    decoder = _LineDecoder(source, encoding, errors)
+    handle = _open_binary(source, env)
+    try:
+        for raw in handle:
+            yield decoder.lineno + 1, decoder.decode(raw)
+    except OSError as exc:
+        raise InputError(f"{source.name}: read failed: {exc.strerror or exc}") from None
+    finally:
+        if not source.is_stdin:
+            handle.close()
+
+
+def read_text(
+    source: Source, env: Environment, encoding: str = "utf-8", errors: str = "strict"
+) -> str:
+    """The whole source as one string (line ends normalised to ``\\n``)."""
+    lines = [text for _, text in iter_source_lines(source, env, encoding, errors)]
+    return "\n".join(lines)
+
+
+def read_lines(
+    source: Source, env: Environment, encoding: str = "utf-8", errors: str = "strict"
+) -> list[str]:
+    """All lines of a source, blank ones included; an empty source is an error."""
+    lines = [text for _, text in iter_source_lines(source, env, encoding, errors)]
+    if not lines:
+        raise InputError(f"{source.name}: empty input", hint="expected one segment per line")
+    return lines
+
+
+def parse_json_line(source: Source, lineno: int, text: str) -> dict[str, Any]:
+    """One JSON object, or an error naming the file, line and column."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{source.name}:{lineno}:{exc.colno}: invalid JSON: {exc.msg}",
+            hint="--jsonl expects one JSON object per line",
+        ) from None
+    if not isinstance(value, dict):
+        raise InputError(
+            f"{source.name}:{lineno}: expected a JSON object, got {type(value).__name__}"
+        )
+    return value
+
+
+def iter_json_records(
+    source: Source, env: Environment, encoding: str = "utf-8", errors: str = "strict"
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line_number, object)`` for each non-blank line of a JSON Lines source."""
+    for lineno, text in iter_source_lines(source, env, encoding, errors):
+        if text.strip():
+            yield lineno, parse_json_line(source, lineno, text)
+
+
+def text_field(source: Source, lineno: int, record: dict[str, Any], name: str) -> str:
+    """The string in ``record[name]``, or an error naming where it is missing."""
+    if name not in record:
+        raise InputError(
+            f"{source.name}:{lineno}: no field {name!r}",
+            hint=f"fields here: {', '.join(sorted(record)) or 'none'}; choose one with --field",
+        )
+    value = record[name]
+    if not isinstance(value, str):
+        raise InputError(
+            f"{source.name}:{lineno}: field {name!r} is {type(value).__name__}, not a string"
+        )
+    return value
+
+
+def iter_items(
+    sources: Iterable[Source],
+    mode: InputMode,
+    env: Environment,
+    *,
+    field_name: str = "text",
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> Iterator[Item]:
+    """Cut every source into items, lazily, in order."""
+    index = 0
+    for source in sources:
+        if mode is InputMode.WHOLE:
+            yield Item(read_text(source, env, encoding, errors), source.name, index)
+            index += 1
+        elif mode is InputMode.LINES:
+            for lineno, text in iter_source_lines(source, env, encoding, errors):
+                yield Item(text, source.name, index, lineno, blank=not text.strip())
+                index += 1
+        else:
+            for lineno, record in iter_json_records(source, env, encoding, errors):
+                text = text_field(source, lineno, record, field_name)
+                yield Item(text, source.name, index, lineno, record=record)
+                index += 1

@@ -1,0 +1,1 @@
+"""Evaluation metrics: one module per metric behind :class:`~llmcli.metrics.base.Metric`."""

@@ -1,0 +1,105 @@
+"""The small contract every metric implements.
+
+A metric turns a system's hypotheses and the references into per-segment *sufficient
+statistics* (one row per segment). The corpus score is a function of the column sums,
+which is what makes bootstrap resampling and paired significance tests generic: they
+resample rows, sum, and ask the metric for a score (the scheme sacrebleu uses).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+# refs[i] holds every reference of segment i (one or more).
+References = Sequence[Sequence[str]]
+
+
+@dataclass(frozen=True)
+class MetricOptions:
+    """Every metric option the CLI exposes; each metric reads the ones it knows."""
+
+    tokenize: str | None = None  # sacrebleu BLEU tokenizer; None: its default (13a)
+    lowercase: bool = False
+    smooth_method: str = "exp"
+    smooth_value: float | None = None
+    force: bool = False
+    chrf_char_order: int = 6
+    chrf_word_order: int = 0
+    chrf_beta: int = 2
+    chrf_whitespace: bool = False
+    ter_case_sensitive: bool = False
+    ter_no_punct: bool = False
+    ter_normalized: bool = False
+    ter_asian_support: bool = False
+    rouge_stemmer: bool = False
+    rouge_tokenizer: str = "default"  # default | unicode | character
+    rouge_lsum_split: str = "newline"  # newline | sentence
+    rouge_engine: str = "auto"  # auto | rust | python
+
+
+@dataclass
+class CorpusScore:
+    """A corpus-level result: the headline number plus metric-specific detail."""
+
+    score: float
+    text: str  # one human line, e.g. sacrebleu's "BLEU = 34.2 65.1/40.2/... (BP = ...)"
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Metric(ABC):
+    """One metric, configured; stateless between calls except for caches."""
+
+    #: registry key, lower case ("bleu", "rouge1", ...)
+    key: str
+    #: what a score of a perfect match reads (100 for sacrebleu metrics, 1 for ROUGE)
+    perfect: ClassVar[float]
+    #: True where lower is better (TER)
+    lower_is_better: ClassVar[bool] = False
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """Display name (``BLEU``, ``chrF2++``, ``rougeL``)."""
+
+    @abstractmethod
+    def statistics(self, hypotheses: Sequence[str], references: References) -> np.ndarray:
+        """Per-segment sufficient statistics, shape ``(segments, k)``."""
+
+    @abstractmethod
+    def score_from_totals(self, totals: np.ndarray, segments: int) -> float:
+        """The corpus score from column sums over ``segments`` rows."""
+
+    @abstractmethod
+    def corpus_score(self, stats: np.ndarray) -> CorpusScore:
+        """The corpus result from all rows."""
+
+    @abstractmethod
+    def segment_scores(self, stats: np.ndarray) -> list[float]:
+        """One sentence-level score per row."""
+
+    @abstractmethod
+    def signature(self, extra: dict[str, str]) -> str:
+        """How the score was computed, as ``key:value|...`` (after :meth:`statistics`).
+
+        ``extra`` adds resampling settings (``bs``, ``ar``, ``seed``) when they apply.
+        """
+
+
+def format_signature(fields: dict[str, str]) -> str:
+    """sacrebleu's signature layout: ``key:value|key:value``, version last."""
+    version = fields.get("version")
+    pairs = [f"{k}:{v}" for k, v in fields.items() if k != "version"]
+    if version is not None:
+        pairs.append(f"version:{version}")
+    return "|".join(pairs)
+
+
+def reference_streams(references: References) -> list[list[str | None]]:
+    """Per-segment reference lists as sacrebleu's parallel streams (None pads a gap)."""
+    width = max((len(r) for r in references), default=0)
+    return [[refs[i] if i < len(refs) else None for refs in references] for i in range(width)]

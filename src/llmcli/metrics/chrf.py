@@ -1,0 +1,37 @@
+"""chrF and chrF++ (``word_order`` 2), computed by sacrebleu."""
+
+from __future__ import annotations
+
+from llmcli.metrics.base import MetricOptions
+from llmcli.metrics.sacrebleu_metric import SacrebleuMetric
+
+
+class Chrf(SacrebleuMetric):
+    """Character n-gram F-score."""
+
+    key = "chrf"
+    default_word_order = 0
+
+    def __init__(self, options: MetricOptions) -> None:
+        from sacrebleu.metrics.chrf import CHRF
+
+        word_order = options.chrf_word_order or self.default_word_order
+
+        def build() -> CHRF:
+            return CHRF(
+                char_order=options.chrf_char_order,
+                word_order=word_order,
+                beta=options.chrf_beta,
+                lowercase=options.lowercase,
+                whitespace=options.chrf_whitespace,
+            )
+
+        name = f"chrF{options.chrf_beta}" + "+" * word_order
+        super().__init__(name, build(), build())
+
+
+class ChrfPlusPlus(Chrf):
+    """chrF++: chrF with word bigrams."""
+
+    key = "chrf++"
+    default_word_order = 2

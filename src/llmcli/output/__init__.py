@@ -1,0 +1,1 @@
+"""Rendering and writing results: stdout or an atomically replaced file, progress on stderr."""
