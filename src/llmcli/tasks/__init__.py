@@ -1,0 +1,1 @@
+"""Task adapters: summarize, translate, ask, sentiment over any backend family."""
