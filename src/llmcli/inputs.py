@@ -57,6 +57,12 @@ class Item:
         return f"{self.source}:{self.line}" if self.line is not None else self.source
 
 
+def require_input(paths: Sequence[str] | None, env: Environment, what: str) -> None:
+    """Refuse to wait silently on a terminal when no file was given."""
+    if not paths and env.stdin_isatty:
+        raise UsageError(f"no {what} given", hint="pass a file, or pipe text into stdin")
+
+
 def sources_from_args(paths: Sequence[str] | None) -> list[Source]:
     """No paths, or ``-``, means stdin."""
     if not paths:
@@ -100,15 +106,18 @@ class _LineDecoder:
         self.offset = 0
         self.lineno = 0
 
-    def decode(self, raw: bytes) -> str:
+    def decode(self, raw: bytes) -> str | None:
+        """One line's text without its line end; ``None`` for a file holding only a BOM."""
         start = self.offset
         self.offset += len(raw)
         self.lineno += 1
         if self.lineno == 1 and raw.startswith(codecs.BOM_UTF8) and self._is_utf8():
             raw = raw[len(codecs.BOM_UTF8) :]
             start += len(codecs.BOM_UTF8)
+            if not raw:
+                return None
         nul = raw.find(b"\x00")
-        if nul >= 0 and self._is_utf8():
+        if nul >= 0:
             raise InputError(
                 f"{self.source.name}: binary data (NUL byte) at byte {start + nul}, "
                 f"line {self.lineno}",
@@ -133,6 +142,30 @@ class _LineDecoder:
         return codecs.lookup(self.encoding).name in {"utf-8", "utf-8-sig"}
 
 
+def _ascii_compatible(encoding: str) -> bool:
+    """Whether lines can be split on raw ``\n`` bytes (not so for UTF-16/32)."""
+    if codecs.lookup(encoding).name == "utf-8-sig":
+        return True  # the BOM is handled line by line
+    return "\n".encode(encoding) == b"\n" and "A".encode(encoding) == b"A"
+
+
+def _decode_whole(source: Source, data: bytes, encoding: str, errors: str) -> list[str]:
+    # Multi-byte encodings: decode everything first, then split (the offset is still exact).
+    try:
+        text = data.decode(encoding, errors)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{source.name}: invalid {encoding} at byte {exc.start}",
+            hint="check --encoding, or pass --errors replace to read it anyway",
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def iter_source_lines(
     source: Source, env: Environment, encoding: str = "utf-8", errors: str = "strict"
 ) -> Iterator[tuple[int, str]]:
@@ -140,8 +173,14 @@ def iter_source_lines(
     decoder = _LineDecoder(source, encoding, errors)
     handle = _open_binary(source, env)
     try:
+        if not _ascii_compatible(encoding):
+            lines = _decode_whole(source, handle.read(), encoding, errors)
+            yield from enumerate(lines, start=1)
+            return
         for raw in handle:
-            yield decoder.lineno + 1, decoder.decode(raw)
+            text = decoder.decode(raw)
+            if text is not None:
+                yield decoder.lineno, text
     except OSError as exc:
         raise InputError(f"{source.name}: read failed: {exc.strerror or exc}") from None
     finally:
@@ -176,6 +215,11 @@ def parse_json_line(source: Source, lineno: int, text: str) -> dict[str, Any]:
             f"{source.name}:{lineno}:{exc.colno}: invalid JSON: {exc.msg}",
             hint="--jsonl expects one JSON object per line",
         ) from None
+    except (RecursionError, ValueError) as exc:
+        # Pathological but syntactically valid-looking input: nesting too deep for the
+        # parser, or an integer longer than Python converts.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputError(f"{source.name}:{lineno}: unreadable JSON: {reason}") from None
     if not isinstance(value, dict):
         raise InputError(
             f"{source.name}:{lineno}: expected a JSON object, got {type(value).__name__}"
@@ -192,12 +236,14 @@ def iter_json_records(
             yield lineno, parse_json_line(source, lineno, text)
 
 
-def text_field(source: Source, lineno: int, record: dict[str, Any], name: str) -> str:
+def text_field(
+    source: Source, lineno: int, record: dict[str, Any], name: str, option: str = "--field"
+) -> str:
     """The string in ``record[name]``, or an error naming where it is missing."""
     if name not in record:
         raise InputError(
             f"{source.name}:{lineno}: no field {name!r}",
-            hint=f"fields here: {', '.join(sorted(record)) or 'none'}; choose one with --field",
+            hint=f"fields here: {', '.join(sorted(record)) or 'none'}; choose one with {option}",
         )
     value = record[name]
     if not isinstance(value, str):

@@ -24,9 +24,10 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        print(f"llmcli {__version__}")
+        env = ctx.obj if isinstance(ctx.obj, Environment) else Environment()
+        print(f"llmcli {__version__}", file=env.stdout)
         raise typer.Exit()
 
 

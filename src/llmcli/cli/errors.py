@@ -19,14 +19,15 @@ R = TypeVar("R")
 
 
 def current_environment(
-    ctx: typer.Context | None, quiet: bool = False, debug: bool = False
+    ctx: typer.Context | object | None, quiet: bool = False, debug: bool = False
 ) -> Environment:
     """The Environment passed as the context object (tests), or the real process one."""
-    env = ctx.obj if ctx is not None and isinstance(ctx.obj, Environment) else None
+    obj = getattr(ctx, "obj", None)
+    env = obj if isinstance(obj, Environment) else None
     if env is None:
         env = Environment()
         if ctx is not None:
-            ctx.obj = env
+            ctx.obj = env  # type: ignore[union-attr]
     env.quiet = env.quiet or quiet
     env.debug = env.debug or debug or bool(env.variables.get("LLMCLI_DEBUG"))
     return env
@@ -58,7 +59,8 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         ctx = kwargs.get("ctx")
         env = current_environment(
-            ctx if isinstance(ctx, typer.Context) else None,
+            # Typer hands over its click Context, a base class of typer.Context.
+            ctx if hasattr(ctx, "obj") else None,
             quiet=bool(kwargs.get("quiet", False)),
             debug=bool(kwargs.get("debug", False)),
         )

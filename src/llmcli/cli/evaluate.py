@@ -63,7 +63,8 @@ def eval_command(
         int, typer.Option("--ar-trials", help="Approximate randomization trials.")
     ] = 10000,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed for resampling (in the signature).")
+        int,
+        typer.Option("--seed", help="Random seed for resampling (in the signature)."),
     ] = 12345,
     segments: Annotated[
         bool,
@@ -104,7 +105,8 @@ def eval_command(
         int, typer.Option("--chrf-char-order", help="chrF character n-gram order.")
     ] = 6,
     chrf_word_order: Annotated[
-        int, typer.Option("--chrf-word-order", help="chrF word n-gram order (2 = chrF++).")
+        int,
+        typer.Option("--chrf-word-order", help="chrF word n-gram order (2 = chrF++)."),
     ] = 0,
     chrf_beta: Annotated[int, typer.Option("--chrf-beta", help="chrF beta.")] = 2,
     chrf_whitespace: Annotated[
@@ -156,7 +158,7 @@ def eval_command(
     from llmcli.errors import UsageError
     from llmcli.evaluation.data import load_jsonl, load_parallel
     from llmcli.evaluation.evaluate import EvalRequest, evaluate
-    from llmcli.inputs import check_encoding
+    from llmcli.inputs import check_encoding, require_input
     from llmcli.metrics.base import MetricOptions
     from llmcli.output.progress import progress
     from llmcli.output.writer import open_output, to_json
@@ -167,6 +169,7 @@ def eval_command(
         raise UsageError("choose one of --paired-bs and --paired-ar")
     if jsonl and ref:
         raise UsageError("--jsonl reads references from --ref-field; drop --ref")
+    require_input(hypotheses, env, "hypotheses")
     if jsonl:
         data = load_jsonl(hypotheses or [], pred_field, ref_field, env, encoding, errors)
     else:

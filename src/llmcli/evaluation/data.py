@@ -89,7 +89,7 @@ def load_jsonl(
         hyps: list[str] = []
         refs: list[list[str]] = []
         for lineno, record in iter_json_records(source, env, encoding, errors):
-            hyps.append(text_field(source, lineno, record, pred_field))
+            hyps.append(text_field(source, lineno, record, pred_field, "--pred-field"))
             refs.append(_reference_field(source, lineno, record, ref_field))
         if not hyps:
             raise InputError(f"{source.name}: empty input", hint="expected JSON Lines")
@@ -117,7 +117,7 @@ def _reference_field(
     if name not in record:
         raise InputError(
             f"{source.name}:{lineno}: no field {name!r}",
-            hint=f"fields here: {', '.join(sorted(record)) or 'none'}",
+            hint=f"fields here: {', '.join(sorted(record)) or 'none'}; choose one with --ref-field",
         )
     value = record[name]
     if isinstance(value, str):

@@ -60,6 +60,8 @@ def evaluate(data: EvalData, request: EvalRequest, step: Step = _noop) -> EvalRe
         raise UsageError("--bootstrap-samples and --ar-trials must be positive")
     if request.worst < 0:
         raise UsageError("--worst must be zero or more")
+    if request.seed is not None and request.seed < 0:
+        raise UsageError("--seed must be zero or more")
     metrics = build_metrics(request.metrics, request.options)
     warnings = _warnings(data, metrics, request.options)
     n = len(data.references)
@@ -138,12 +140,14 @@ def _resampling(
 
 def _signature_extra(request: EvalRequest) -> dict[str, str]:
     extra: dict[str, str] = {}
+    # The order is sacrebleu's (bs, ar, seed); its own signatures keep theirs regardless.
     if request.paired == "bs":
-        extra = {"seed": describe_seed(request.seed), "bs": str(request.bootstrap_samples)}
+        extra = {"bs": str(request.bootstrap_samples), "seed": describe_seed(request.seed)}
     elif request.paired == "ar":
-        extra = {"seed": describe_seed(request.seed), "ar": str(request.ar_trials)}
+        extra = {"ar": str(request.ar_trials)}
         if request.confidence:
             extra["bs"] = str(request.bootstrap_samples)
+        extra["seed"] = describe_seed(request.seed)
     elif request.confidence:
         extra = {"bs": str(request.bootstrap_samples), "seed": describe_seed(request.seed)}
     return extra

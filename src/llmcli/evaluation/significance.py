@@ -79,6 +79,10 @@ def _scores(metric: Metric, totals: np.ndarray, segments: int) -> np.ndarray:
     return np.array([metric.score_from_totals(t, segments) for t in totals])
 
 
+def _resampled_scores(metric: Metric, totals: np.ndarray, segments: int) -> np.ndarray:
+    return np.array([metric.resampled_score(t, segments) for t in totals])
+
+
 def bootstrap_scores(
     metric: Metric, stats: np.ndarray, samples: int, seed: int | None
 ) -> np.ndarray:
@@ -86,7 +90,7 @@ def bootstrap_scores(
     rng = np.random.default_rng(seed)
     segments = stats.shape[0]
     parts = [
-        _scores(metric, _resampled_totals(stats, idx), segments)
+        _resampled_scores(metric, _resampled_totals(stats, idx), segments)
         for idx in _resample_indices(rng, segments, samples)
     ]
     return np.concatenate(parts)
@@ -100,7 +104,8 @@ def bootstrap_interval(
 
 
 def _p_value(sample_stats: np.ndarray, real_difference: float) -> float:
-    # Strict '>' and the +1s follow multeval / sacrebleu: a system against itself gets p=1.
+    # Strict '>' and the +1s follow multeval / sacrebleu; a system tested against itself
+    # gets 1/(N+1), as in sacrebleu.
     count = int(np.sum(sample_stats > real_difference))
     return (count + 1) / (len(sample_stats) + 1)
 
@@ -121,8 +126,8 @@ def paired_bootstrap(
     bl_parts: list[np.ndarray] = []
     sys_parts: list[np.ndarray] = []
     for idx in _resample_indices(np.random.default_rng(seed), segments, samples):
-        bl_parts.append(_scores(metric, _resampled_totals(baseline, idx), segments))
-        sys_parts.append(_scores(metric, _resampled_totals(system, idx), segments))
+        bl_parts.append(_resampled_scores(metric, _resampled_totals(baseline, idx), segments))
+        sys_parts.append(_resampled_scores(metric, _resampled_totals(system, idx), segments))
     scores_bl, scores_sys = np.concatenate(bl_parts), np.concatenate(sys_parts)
     diffs = np.abs(scores_sys - scores_bl)
     return PairedResult(_p_value(diffs - diffs.mean(), real), estimate_ci(scores_sys))
@@ -156,7 +161,7 @@ def paired_approximate_randomization(
     interval = None
     if confidence_samples > 0:
         parts = [
-            _scores(metric, _resampled_totals(system, idx), segments)
+            _resampled_scores(metric, _resampled_totals(system, idx), segments)
             for idx in _resample_indices(rng, segments, confidence_samples)
         ]
         interval = estimate_ci(np.concatenate(parts))

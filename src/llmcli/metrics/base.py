@@ -74,6 +74,10 @@ class Metric(ABC):
     def score_from_totals(self, totals: np.ndarray, segments: int) -> float:
         """The corpus score from column sums over ``segments`` rows."""
 
+    def resampled_score(self, totals: np.ndarray, segments: int) -> float:
+        """The score of a bootstrap resample (may mimic a reference's arithmetic)."""
+        return self.score_from_totals(totals, segments)
+
     @abstractmethod
     def corpus_score(self, stats: np.ndarray) -> CorpusScore:
         """The corpus result from all rows."""

@@ -16,6 +16,19 @@ class Bleu(SacrebleuMetric):
     def __init__(self, options: MetricOptions) -> None:
         from sacrebleu.metrics.bleu import BLEU
 
+        from llmcli.errors import UsageError
+
+        if options.tokenize is not None and options.tokenize not in BLEU.TOKENIZERS:
+            raise UsageError(
+                f"unknown BLEU tokenizer {options.tokenize!r}",
+                hint=f"choose from {', '.join(sorted(BLEU.TOKENIZERS))}",
+            )
+        if options.smooth_method not in BLEU.SMOOTH_DEFAULTS:
+            raise UsageError(
+                f"unknown smoothing method {options.smooth_method!r}",
+                hint=f"choose from {', '.join(BLEU.SMOOTH_DEFAULTS)}",
+            )
+
         kwargs: dict[str, Any] = {
             "lowercase": options.lowercase,
             "force": options.force,

@@ -15,7 +15,15 @@ class Chrf(SacrebleuMetric):
     def __init__(self, options: MetricOptions) -> None:
         from sacrebleu.metrics.chrf import CHRF
 
-        word_order = options.chrf_word_order or self.default_word_order
+        from llmcli.errors import UsageError
+
+        if options.chrf_char_order < 1 or options.chrf_word_order < 0 or options.chrf_beta < 0:
+            raise UsageError(
+                "chrF needs --chrf-char-order of 1 or more, and a --chrf-word-order and "
+                "--chrf-beta of 0 or more"
+            )
+        # chrF++ means word order 2, whatever --chrf-word-order says.
+        word_order = self.default_word_order or options.chrf_word_order
 
         def build() -> CHRF:
             return CHRF(

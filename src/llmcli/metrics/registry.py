@@ -57,4 +57,11 @@ def build_metrics(names: Sequence[str], options: MetricOptions) -> list[Metric]:
         else:
             assert engine is not None
             metrics.append(Rouge(name, engine, options))
+    names = [m.name for m in metrics]
+    for name in names:
+        if names.count(name) > 1:
+            raise UsageError(
+                f"metric {name} asked for twice",
+                hint="e.g. chrf with --chrf-word-order 2 is chrf++",
+            )
     return metrics
