@@ -30,3 +30,11 @@ def interleaved_systems(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
         mixed = [hb if i % 2 == parity else ha for i, (ha, hb) in enumerate(zip(a, b, strict=True))]
         paths.append(write_lines(directory / f"en.sys_mix{parity}.txt", mixed))
     return paths[0], paths[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every tiny random-weight model (tests/tiny_models.py), built once per session."""
+    import tiny_models
+
+    return tiny_models.build_all(tmp_path_factory.mktemp("tiny-models-cli"))

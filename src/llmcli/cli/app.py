@@ -10,6 +10,8 @@ import typer
 
 from llmcli import __version__
 from llmcli.cli.evaluate import eval_command
+from llmcli.cli.models import models_app
+from llmcli.cli.tasks import ask_command, sentiment_command, summarize_command, translate_command
 from llmcli.environment import Environment
 from llmcli.exit_status import ExitStatus
 
@@ -43,7 +45,12 @@ def root(
     """llmcli: summarize, translate, ask, sentiment and eval from the shell."""
 
 
-app.command("eval", no_args_is_help=False)(eval_command)
+app.command("summarize")(summarize_command)
+app.command("translate")(translate_command)
+app.command("ask")(ask_command)
+app.command("sentiment")(sentiment_command)
+app.command("eval")(eval_command)
+app.add_typer(models_app, name="models")
 
 
 def run(argv: Sequence[str], env: Environment | None = None) -> int:

@@ -27,7 +27,7 @@ def current_environment(
     if env is None:
         env = Environment()
         if ctx is not None:
-            ctx.obj = env  # type: ignore[union-attr]
+            ctx.obj = env  # type: ignore[attr-defined]
     env.quiet = env.quiet or quiet
     env.debug = env.debug or debug or bool(env.variables.get("LLMCLI_DEBUG"))
     return env

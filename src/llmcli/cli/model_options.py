@@ -1,0 +1,48 @@
+"""Options shared by the model commands (summarize, translate, ask, sentiment)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+Files = Annotated[
+    list[str] | None,
+    typer.Argument(help="Input files; none or '-' reads stdin.", show_default=False),
+]
+Lines = Annotated[
+    bool, typer.Option("--lines", help="Each non-empty line is one item; output is line-aligned.")
+]
+Jsonl = Annotated[
+    bool,
+    typer.Option(
+        "--jsonl", help="Each line is a JSON object; other fields are carried to the output."
+    ),
+]
+Field = Annotated[str, typer.Option("--field", help="With --jsonl: the field holding the text.")]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-M",
+        help="Alias (see 'llmcli models'), Hugging Face model id, or local model directory.",
+    ),
+]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.", metavar="DEVICE")]
+Dtype = Annotated[
+    str,
+    typer.Option(
+        "--dtype", help="auto (bfloat16 on cuda, float32 on cpu), float32, float16, bfloat16."
+    ),
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Items per batch.", min=1)]
+MaxInputTokens = Annotated[
+    int | None,
+    typer.Option(
+        "--max-input-tokens",
+        help="Longest input window in tokens; longer inputs are chunked, never truncated. "
+        "Default: the model's context.",
+        min=8,
+    ),
+]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed (used when sampling).")]

@@ -1,0 +1,403 @@
+"""The model commands: summarize, translate, ask, sentiment.
+
+Each command only parses its options into a task settings object; :func:`execute` does
+the shared part (read items, load the model, run in batches, render, write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from llmcli.cli.errors import current_environment, handles_errors
+from llmcli.cli.model_options import (
+    BatchSize,
+    Device,
+    Dtype,
+    Field,
+    Files,
+    Jsonl,
+    Lines,
+    MaxInputTokens,
+    Model,
+    Seed,
+)
+from llmcli.cli.options import Debug, DecodeErrors, Encoding, JsonOutput, OutputFile, Quiet
+from llmcli.environment import Environment
+from llmcli.inputs import InputMode, Item
+from llmcli.tasks.base import TaskInput
+
+
+def _mode(lines: bool, jsonl: bool) -> InputMode:
+    from llmcli.errors import UsageError
+
+    if lines and jsonl:
+        raise UsageError("choose one of --lines and --jsonl")
+    return InputMode.LINES if lines else InputMode.JSONL if jsonl else InputMode.WHOLE
+
+
+def execute(
+    env: Environment,
+    *,
+    task_name: str,
+    settings: Any,
+    files: list[str] | None,
+    mode: InputMode,
+    text_field: str,
+    model: str | None,
+    device: str,
+    dtype: str,
+    batch_size: int,
+    json_output: bool,
+    output: str | None,
+    encoding: str,
+    errors: str,
+    languages: tuple[str, str] | None = None,
+    make_input: Callable[[Item], TaskInput] | None = None,
+    items: list[Item] | None = None,
+) -> None:
+    """Read, load, run, render and write — the part every model command shares."""
+    from llmcli.inputs import check_encoding, iter_items, sources_from_args
+    from llmcli.models.loading import load_model
+    from llmcli.output import records
+    from llmcli.output.progress import progress
+    from llmcli.output.writer import open_output, to_json
+    from llmcli.runner import default_input, run_record, run_task
+    from llmcli.tasks.registry import build_task
+
+    check_encoding(encoding, errors)
+    sources = sources_from_args(files)
+    notice = None if env.quiet else (lambda msg: print(f"llmcli: {msg}", file=env.stderr))
+    loaded = load_model(
+        model,
+        task_name,
+        device=device,
+        dtype=dtype,
+        env=env.variables,
+        languages=languages,
+        notice=notice,
+    )
+    task = build_task(task_name, loaded, settings)
+    run = run_record(task, loaded.run_record())
+    stream = (
+        items
+        if items is not None
+        else iter_items(sources, mode, env, field_name=text_field, encoding=encoding, errors=errors)
+    )
+    headers = mode is InputMode.WHOLE and len(sources) > 1 and not json_output
+    with open_output(output, env) as out, progress(env, task_name, None) as bar:
+        first = True
+        for outcome in run_task(task, stream, batch_size, make_input or default_input, bar.advance):
+            if json_output:
+                out.write(to_json(records.record(outcome, mode, text_field, run)) + "\n")
+                continue
+            if headers:
+                out.write(("" if first else "\n") + f"==> {outcome.item.source} <==\n")
+            out.write(records.plain(outcome, mode) + "\n")
+            first = False
+
+
+def _notice_for(env: Environment) -> Callable[[str], None] | None:
+    return None if env.quiet else (lambda msg: print(f"llmcli: {msg}", file=env.stderr))
+
+
+Sample = Annotated[
+    bool, typer.Option("--sample", help="Sample instead of greedy decoding (uses --seed).")
+]
+Temperature = Annotated[float, typer.Option("--temperature", help="With --sample.")]
+NumBeams = Annotated[int, typer.Option("--num-beams", help="Beam search width (1 = greedy).")]
+
+
+@handles_errors
+def summarize_command(
+    ctx: typer.Context,
+    files: Files = None,
+    max_length: Annotated[
+        int, typer.Option("--max-length", help="Most new tokens per summary.")
+    ] = 128,
+    min_length: Annotated[
+        int, typer.Option("--min-length", help="Fewest new tokens per summary.")
+    ] = 0,
+    sentences: Annotated[
+        int | None,
+        typer.Option("--sentences", help="At most N sentences per summary.", metavar="N"),
+    ] = None,
+    num_beams: NumBeams = 1,
+    sample: Sample = False,
+    temperature: Temperature = 1.0,
+    seed: Seed = 0,
+    lines: Lines = False,
+    jsonl: Jsonl = False,
+    field: Field = "text",
+    model: Model = None,
+    device: Device = "auto",
+    dtype: Dtype = "auto",
+    batch_size: BatchSize = 8,
+    max_input_tokens: MaxInputTokens = None,
+    json_output: JsonOutput = False,
+    output: OutputFile = None,
+    encoding: Encoding = "utf-8",
+    errors: DecodeErrors = "strict",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Summarize each document (long ones map-reduced over token windows)."""
+    from llmcli.inputs import require_input
+    from llmcli.tasks.summarize import SummarizeSettings
+
+    env = current_environment(ctx)
+    mode = _mode(lines, jsonl)
+    require_input(files, env, "text to summarize")
+    settings = SummarizeSettings(
+        max_length=max_length,
+        min_length=min_length,
+        sentences=sentences,
+        max_input_tokens=max_input_tokens,
+        num_beams=num_beams,
+        do_sample=sample,
+        temperature=temperature,
+        seed=seed,
+        batch_size=batch_size,
+    )
+    execute(
+        env,
+        task_name="summarize",
+        settings=settings,
+        files=files,
+        mode=mode,
+        text_field=field,
+        model=model,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        json_output=json_output,
+        output=output,
+        encoding=encoding,
+        errors=errors,
+    )
+
+
+@handles_errors
+def translate_command(
+    ctx: typer.Context,
+    files: Files = None,
+    to: Annotated[
+        str, typer.Option("--to", "-t", help="Target language, ISO 639-1 (de, fr, es...).")
+    ] = ...,  # type: ignore[assignment]
+    source: Annotated[str, typer.Option("--from", "-f", help="Source language, ISO 639-1.")] = "en",
+    max_length: Annotated[
+        int | None,
+        typer.Option("--max-length", help="Most new tokens per segment (default: 2x input)."),
+    ] = None,
+    num_beams: NumBeams = 1,
+    sample: Sample = False,
+    temperature: Temperature = 1.0,
+    seed: Seed = 0,
+    lines: Lines = False,
+    jsonl: Jsonl = False,
+    field: Field = "text",
+    model: Model = None,
+    device: Device = "auto",
+    dtype: Dtype = "auto",
+    batch_size: BatchSize = 8,
+    max_input_tokens: MaxInputTokens = None,
+    json_output: JsonOutput = False,
+    output: OutputFile = None,
+    encoding: Encoding = "utf-8",
+    errors: DecodeErrors = "strict",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Translate each document or line; whole files keep their Markdown structure."""
+    from llmcli.inputs import require_input
+    from llmcli.tasks.translate import TranslateSettings
+
+    env = current_environment(ctx)
+    mode = _mode(lines, jsonl)
+    require_input(files, env, "text to translate")
+    settings = TranslateSettings(
+        target=to.lower(),
+        source=source.lower(),
+        max_length=max_length,
+        max_input_tokens=max_input_tokens,
+        markdown=mode is InputMode.WHOLE,
+        num_beams=num_beams,
+        do_sample=sample,
+        temperature=temperature,
+        seed=seed,
+        batch_size=batch_size,
+    )
+    execute(
+        env,
+        task_name="translate",
+        settings=settings,
+        files=files,
+        mode=mode,
+        text_field=field,
+        model=model,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        json_output=json_output,
+        output=output,
+        encoding=encoding,
+        errors=errors,
+        languages=(source.lower(), to.lower()),
+    )
+
+
+@handles_errors
+def ask_command(
+    ctx: typer.Context,
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="QUESTION then context files (none: stdin, or no context on a terminal). "
+            "With --jsonl: only files.",
+            show_default=False,
+            metavar="QUESTION [FILE]...",
+        ),
+    ] = None,
+    question_field: Annotated[
+        str, typer.Option("--question-field", help="With --jsonl: the question field.")
+    ] = "question",
+    context_field: Annotated[
+        str, typer.Option("--context-field", help="With --jsonl: the context field.")
+    ] = "context",
+    max_answer_tokens: Annotated[
+        int, typer.Option("--max-answer-tokens", help="Longest answer in tokens.")
+    ] = 32,
+    stride: Annotated[
+        int, typer.Option("--stride", help="Tokens shared by consecutive context windows.")
+    ] = 128,
+    lines: Lines = False,
+    jsonl: Jsonl = False,
+    model: Model = None,
+    device: Device = "auto",
+    dtype: Dtype = "auto",
+    batch_size: BatchSize = 8,
+    max_input_tokens: MaxInputTokens = None,
+    json_output: JsonOutput = False,
+    output: OutputFile = None,
+    encoding: Encoding = "utf-8",
+    errors: DecodeErrors = "strict",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Answer a question from the given text (or from the model alone, and say so)."""
+    from llmcli.errors import UsageError
+    from llmcli.inputs import STDIN_NAME, Source, text_field
+    from llmcli.tasks.ask import AskSettings
+
+    env = current_environment(ctx)
+    mode = _mode(lines, jsonl)
+    args = list(args or [])
+    question: str | None = None
+    if mode is not InputMode.JSONL:
+        if not args:
+            raise UsageError("ask needs a question", hint='llmcli ask "Who signed it?" FILE')
+        question, args = args[0], args[1:]
+    settings = AskSettings(
+        max_answer_tokens=max_answer_tokens,
+        max_input_tokens=max_input_tokens,
+        stride=stride,
+        batch_size=batch_size,
+    )
+
+    def make_input(item: Item) -> TaskInput:
+        if mode is InputMode.JSONL:
+            q = text_field(
+                Source(item.source),
+                item.line or 0,
+                item.record,
+                question_field,
+                "--question-field",
+            )
+            return TaskInput(text=item.text, question=q, source=item.source, first_line=1)
+        return TaskInput(
+            text=item.text, question=question, source=item.source, first_line=item.line or 1
+        )
+
+    items: list[Item] | None = None
+    if not args and mode is not InputMode.JSONL and env.stdin_isatty:
+        # Nothing to read: answer from the model alone (the result says it is ungrounded).
+        items = [Item(text="", source=STDIN_NAME, index=0)]
+    execute(
+        env,
+        task_name="ask",
+        settings=settings,
+        files=args,
+        mode=mode,
+        text_field=context_field,
+        model=model,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        json_output=json_output,
+        output=output,
+        encoding=encoding,
+        errors=errors,
+        make_input=make_input,
+        items=items,
+    )
+
+
+@handles_errors
+def sentiment_command(
+    ctx: typer.Context,
+    files: Files = None,
+    labels: Annotated[
+        str,
+        typer.Option(
+            "--labels",
+            help="Comma-separated label words for generative models (classifiers use "
+            "their own labels).",
+        ),
+    ] = "negative,positive",
+    lines: Lines = False,
+    jsonl: Jsonl = False,
+    field: Field = "text",
+    model: Model = None,
+    device: Device = "auto",
+    dtype: Dtype = "auto",
+    batch_size: BatchSize = 8,
+    max_input_tokens: MaxInputTokens = None,
+    json_output: JsonOutput = False,
+    output: OutputFile = None,
+    encoding: Encoding = "utf-8",
+    errors: DecodeErrors = "strict",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Label and probability per item; long documents are scored in chunks."""
+    from llmcli.errors import UsageError
+    from llmcli.inputs import require_input
+    from llmcli.tasks.sentiment import SentimentSettings
+
+    env = current_environment(ctx)
+    mode = _mode(lines, jsonl)
+    require_input(files, env, "text to classify")
+    label_words = tuple(w.strip() for w in labels.split(",") if w.strip())
+    if len(label_words) < 2:
+        raise UsageError("--labels needs at least two comma-separated labels")
+    settings = SentimentSettings(
+        labels=label_words, max_input_tokens=max_input_tokens, batch_size=batch_size
+    )
+    execute(
+        env,
+        task_name="sentiment",
+        settings=settings,
+        files=files,
+        mode=mode,
+        text_field=field,
+        model=model,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        json_output=json_output,
+        output=output,
+        encoding=encoding,
+        errors=errors,
+    )

@@ -1,0 +1,46 @@
+"""Rendering per-item results: one plain line or one JSON object per item."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmcli.inputs import InputMode
+from llmcli.runner import Outcome
+
+
+def plain(outcome: Outcome, mode: InputMode) -> str:
+    """What plain output prints for one item (without the final newline).
+
+    Line-aligned modes keep one output line per input line, so newlines inside a result
+    become spaces; whole documents print the result as it is.
+    """
+    if outcome.result is None:
+        return ""
+    text = outcome.result.text
+    if mode is InputMode.WHOLE:
+        return text.rstrip("\n")
+    return " ".join(text.split("\n"))
+
+
+def record(
+    outcome: Outcome, mode: InputMode, text_field: str, run: dict[str, Any]
+) -> dict[str, Any]:
+    """The JSON object for one item.
+
+    Input fields other than the text ride along first (so ``id`` and friends survive a
+    round trip), then where the item came from, then the result, then the run record.
+    """
+    item = outcome.item
+    out: dict[str, Any] = {}
+    if mode is InputMode.JSONL:
+        out.update({k: v for k, v in item.record.items() if k != text_field})
+    out["source"] = item.source
+    if item.line is not None:
+        out["line"] = item.line
+    out["index"] = item.index
+    if outcome.result is None:
+        out["skipped"] = "blank line"
+    else:
+        out.update(outcome.result.fields)
+    out["run"] = run
+    return out

@@ -1,0 +1,418 @@
+"""Ask: answer a question about a text, pointing at where the answer is.
+
+- extractive QA models pick a span (start/end logits) in windows of the context;
+- causal models decode under a constraint that keeps the answer a span of the context
+  (:mod:`llmcli.tasks.grounded`), or, with ``grounding="locate"``, answer freely and
+  the answer is then looked up in the context;
+- seq2seq models (T5 style ``question: ... context: ...``) answer freely; the answer is
+  looked up in the context.
+
+Long contexts are read in overlapping token windows (``stride`` tokens shared), and
+the best-scoring answer over all windows wins. With an empty context, generative models
+answer from what they know (``"grounded": false``); extractive models need a context.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmcli.errors import UsageError
+from llmcli.models.base import Family, LoadedModel
+from llmcli.tasks import chunking, prompts, spans
+from llmcli.tasks.base import TaskInput, TaskResult
+from llmcli.tasks.common import check_positive, one_line, unsupported
+from llmcli.tasks.generation import (
+    DecodingSettings,
+    Generation,
+    context_length,
+    encode,
+    generate,
+    newline_ids,
+    seeded,
+    special_tokens,
+    stop_ids,
+)
+
+FAMILIES = (Family.EXTRACTIVE_QA, Family.CAUSAL, Family.SEQ2SEQ)
+GROUNDING = ("constrained", "locate")
+_MARGIN = 8
+
+
+@dataclass(kw_only=True)
+class AskSettings(DecodingSettings):
+    """Options of ``llmcli ask``."""
+
+    max_answer_tokens: int = 32  # longest answer (span or generated)
+    max_input_tokens: int | None = None  # context window; None: what the model allows
+    stride: int = 128  # tokens shared by consecutive windows of a long context
+    allow_no_answer: bool = True  # extractive: report no answer when [CLS] beats every span
+    grounding: str = "constrained"  # causal: "constrained" spans, or "locate" a free answer
+
+
+@dataclass
+class _Answer:
+    text: str | None
+    score: float
+    method: str
+    start: int | None = None
+    end: int | None = None
+    exact: bool | None = None
+    windows: int = 0
+    finished: bool = True
+
+
+class AskTask:
+    """Answers; JSON fields ``answer``, ``score``, ``grounded``, ``method``, and for
+    a span of the context ``start``/``end`` (character offsets into the text) and
+    ``location`` (``file:line:col``); ``windows`` and ``truncated`` (always false)."""
+
+    name = "ask"
+
+    def __init__(self, loaded: LoadedModel, settings: AskSettings) -> None:
+        if loaded.family not in FAMILIES:
+            raise unsupported("answer questions", loaded, FAMILIES)
+        settings.check()
+        check_positive("max_answer_tokens", settings.max_answer_tokens)
+        check_positive("max_input_tokens", settings.max_input_tokens, 8)
+        if settings.stride < 0:
+            raise UsageError("stride cannot be negative")
+        if settings.grounding not in GROUNDING:
+            raise UsageError(
+                f"unknown grounding {settings.grounding!r}", hint=f"one of {', '.join(GROUNDING)}"
+            )
+        self.loaded = loaded
+        self.options = settings
+        self.limit = context_length(loaded)
+
+    def settings(self) -> dict[str, Any]:
+        """Settings for the run record."""
+        record: dict[str, Any] = {
+            "max_answer_tokens": self.options.max_answer_tokens,
+            "max_input_tokens": self.options.max_input_tokens,
+            "stride": self.options.stride,
+        }
+        if self.loaded.family is Family.EXTRACTIVE_QA:
+            record["allow_no_answer"] = self.options.allow_no_answer
+            record["batch_size"] = self.options.batch_size
+        else:
+            if self.loaded.family is Family.CAUSAL:
+                record["grounding"] = self.options.grounding
+            record.update(self.options.record())
+        return record
+
+    def run(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
+        """Answer each input's question about its text."""
+        for item in inputs:
+            if item.question is None or not item.question.strip():
+                raise UsageError("ask needs a question")
+        grounded = [i for i, item in enumerate(inputs) if item.text.strip()]
+        open_ = [i for i, item in enumerate(inputs) if not item.text.strip()]
+        if open_ and self.loaded.family is Family.EXTRACTIVE_QA:
+            raise UsageError(
+                "an extractive question-answering model needs a context to answer from",
+                hint="give a text, or use a generative model to answer without one",
+            )
+        answers: dict[int, _Answer] = {}
+        with seeded(self.loaded, self.options):
+            if grounded:
+                chosen = [inputs[i] for i in grounded]
+                answers.update(zip(grounded, self._grounded(chosen), strict=True))
+            if open_:
+                chosen = [inputs[i] for i in open_]
+                answers.update(zip(open_, self._open(chosen), strict=True))
+        return [self._result(inputs[i], answers[i]) for i in range(len(inputs))]
+
+    # --- backends ---------------------------------------------------------------------
+
+    def _grounded(self, inputs: Sequence[TaskInput]) -> list[_Answer]:
+        family = self.loaded.family
+        if family is Family.EXTRACTIVE_QA:
+            return self._extractive(inputs)
+        if (
+            family is Family.CAUSAL
+            and self.options.grounding == "constrained"
+            and getattr(self.loaded.tokenizer, "is_fast", False)
+        ):
+            return self._constrained(inputs)
+        return self._located(inputs)
+
+    def _extractive(self, inputs: Sequence[TaskInput]) -> list[_Answer]:
+        from llmcli.tasks.extractive import answer_spans
+
+        window = self.limit
+        if self.options.max_input_tokens is not None:
+            window = min(window, self.options.max_input_tokens)
+        found = answer_spans(
+            self.loaded,
+            [item.question or "" for item in inputs],
+            [item.text for item in inputs],
+            window=window,
+            stride=self.options.stride,
+            max_answer_tokens=self.options.max_answer_tokens,
+            allow_no_answer=self.options.allow_no_answer,
+            batch_size=self.options.batch_size,
+        )
+        answers = []
+        for item, span in zip(inputs, found, strict=True):
+            if span.start is None or span.end is None:
+                answers.append(
+                    _Answer(None, span.no_answer_score, "extractive", windows=span.windows)
+                )
+                continue
+            answers.append(
+                _Answer(
+                    item.text[span.start : span.end],
+                    span.score,
+                    "extractive",
+                    span.start,
+                    span.end,
+                    True,
+                    span.windows,
+                )
+            )
+        return answers
+
+    def _constrained(self, inputs: Sequence[TaskInput]) -> list[_Answer]:
+        from llmcli.tasks.grounded import SpanConstraint, candidates, tokenize_context
+
+        jobs: list[tuple[int, int, int, list[int]]] = []  # (item, window start, end, prompt)
+        contexts = []
+        stops: list[int] = []
+        for i, item in enumerate(inputs):
+            ctx = tokenize_context(self.loaded, item.text)
+            contexts.append(ctx)
+            template, chat = prompts.grounded_question_prompt(self.loaded, item.question or "")
+            empty = prompts.assemble(self.loaded, template, rendered_chat=chat)
+            size = self._window_size(len(empty.ids))
+            # Stop tokens: end-of-turn for chat prompts, a bare line break for plain ones.
+            stops = stop_ids(self.loaded) if chat else _bare_newlines(self.loaded)
+            for start, end in chunking.windows(len(ctx.ids), size, self._overlap(size)):
+                prompt = prompts.assemble(
+                    self.loaded, template, rendered_chat=chat, slot_ids=ctx.ids[start:end]
+                )
+                jobs.append((i, start, end, prompt.ids))
+        windows = [contexts[i].ids[s:e] for i, s, e, _ in jobs]
+        starts = [{p - s for p in contexts[i].starts if s <= p < e} for i, s, e, _ in jobs]
+        ends = [{p - s for p in contexts[i].ends if s <= p < e} for i, s, e, _ in jobs]
+
+        def make(rows: list[int], width: int) -> SpanConstraint:
+            return SpanConstraint(
+                [windows[r] for r in rows],
+                [starts[r] for r in rows],
+                [ends[r] for r in rows],
+                stops,
+                width,
+                self.options.max_answer_tokens,
+                self.options.num_beams,
+            )
+
+        outputs = generate(
+            self.loaded,
+            [job[3] for job in jobs],
+            max_new_tokens=self.options.max_answer_tokens + 1,
+            decoding=self.options,
+            stop_at_newline=True,
+            processor=make,
+            want_logprobs=True,
+            # Beams compare whole spans by total log-probability, stop token included, so
+            # a short complete answer can beat a long copied sentence.
+            length_penalty=0.0 if self.options.num_beams > 1 else None,
+        )
+        best: dict[int, _Answer] = {}
+        counts: dict[int, int] = {}
+        for k, ((i, s, _e, _), out) in enumerate(zip(jobs, outputs, strict=True)):
+            counts[i] = counts.get(i, 0) + 1
+            ctx = contexts[i]
+            ends_at = candidates(windows[k], starts[k], out.token_ids)
+            if not ends_at:
+                continue
+            last = ends_at[0]
+            first = last - len(out.token_ids) + 1
+            begin, finish = ctx.offsets[s + first][0], ctx.offsets[s + last][1]
+            begin, finish = spans.trim_span(inputs[i].text, begin, finish)
+            if finish <= begin:
+                continue
+            score = _span_score(out)
+            if i not in best or score > best[i].score:
+                text = inputs[i].text[begin:finish]
+                best[i] = _Answer(text, score, "constrained", begin, finish, True, 0, out.finished)
+        answers = []
+        for i in range(len(inputs)):
+            answer = best.get(i) or _Answer(None, 0.0, "constrained")
+            answer.windows = counts.get(i, 0)
+            answers.append(answer)
+        return answers
+
+    def _located(self, inputs: Sequence[TaskInput]) -> list[_Answer]:
+        """Free answers per window, looked up in the context; best-scoring window wins."""
+        jobs: list[tuple[int, list[int]]] = []
+        chat_any = False
+        for i, item in enumerate(inputs):
+            ids_of, chat = self._free_prompt(item.question or "")
+            chat_any = chat_any or chat
+            overhead = len(ids_of(""))
+            size = self._window_size(overhead)
+            count = _counter(self.loaded)
+            pieces = (
+                chunking.pack(item.text, size, count)
+                if count([item.text])[0] > size
+                else [(0, len(item.text))]
+            )
+            # Overlap between windows: each window also takes the sentence before it.
+            for s, e in pieces:
+                jobs.append((i, ids_of(item.text[s:e])))
+        outputs = generate(
+            self.loaded,
+            [ids for _, ids in jobs],
+            max_new_tokens=self.options.max_answer_tokens,
+            decoding=self.options,
+            stop_at_newline=self.loaded.family is Family.CAUSAL,
+            want_logprobs=True,
+        )
+        best: dict[int, _Answer] = {}
+        counts: dict[int, int] = {}
+        for (i, _), out in zip(jobs, outputs, strict=True):
+            counts[i] = counts.get(i, 0) + 1
+            text = one_line(out.text)
+            score = _geometric_mean(out.logprobs)
+            found = spans.locate(text, inputs[i].text) if text else None
+            # Answers found in the context beat answers that are not; then the score.
+            rank = (found is not None, score)
+            current = best.get(i)
+            if current is not None and (current.start is not None, current.score) >= rank:
+                continue
+            answer = _Answer(text or None, score, "located", finished=out.finished)
+            if found is not None:
+                answer.start, answer.end, answer.exact = found.start, found.end, found.exact
+            best[i] = answer
+        result = []
+        for i in range(len(inputs)):
+            answer = best.get(i) or _Answer(None, 0.0, "located")
+            answer.windows = counts.get(i, 0)
+            result.append(answer)
+        return result
+
+    def _open(self, inputs: Sequence[TaskInput]) -> list[_Answer]:
+        prompts_ids = []
+        for item in inputs:
+            ids_of, _ = self._free_prompt(item.question or "", context=False)
+            prompts_ids.append(ids_of(""))
+        outputs = generate(
+            self.loaded,
+            prompts_ids,
+            max_new_tokens=self.options.max_answer_tokens,
+            decoding=self.options,
+            stop_at_newline=self.loaded.family is Family.CAUSAL
+            and not prompts.has_chat_template(self.loaded.tokenizer),
+            want_logprobs=True,
+        )
+        return [_open_answer(out) for out in outputs]
+
+    # --- prompts and sizes ------------------------------------------------------------
+
+    def _free_prompt(self, question: str, context: bool = True) -> tuple[Any, bool]:
+        """A function from context text to prompt ids, and whether it is a chat prompt."""
+        loaded = self.loaded
+        if loaded.family is Family.SEQ2SEQ:
+            before, after = special_tokens(loaded.tokenizer)
+            q = one_line(question)
+
+            def seq2seq_ids(text: str) -> list[int]:
+                body = f"question: {q} context: {text}" if context else f"question: {q}"
+                return before + encode(loaded.tokenizer, [body])[0] + after
+
+            return seq2seq_ids, False
+        if context:
+            template, chat = prompts.grounded_question_prompt(loaded, question)
+        else:
+            template, chat = prompts.open_question_prompt(loaded, question)
+
+        def causal_ids(text: str) -> list[int]:
+            filled = template.replace(prompts.SLOT, text)
+            return prompts.assemble(loaded, filled, rendered_chat=chat).ids
+
+        return causal_ids, chat
+
+    def _window_size(self, overhead: int) -> int:
+        room = self.limit - overhead - self.options.max_answer_tokens - _MARGIN
+        if self.options.max_input_tokens is not None:
+            room = min(room, self.options.max_input_tokens)
+        if room < 8:
+            raise UsageError(
+                f"the question leaves no room for the context in a {self.limit}-token window",
+                hint="shorten the question, or lower --max-answer-tokens",
+            )
+        return room
+
+    def _overlap(self, size: int) -> int:
+        return max(0, min(self.options.stride, size // 2))
+
+    # --- results ----------------------------------------------------------------------
+
+    def _result(self, item: TaskInput, answer: _Answer) -> TaskResult:
+        grounded = answer.start is not None and answer.end is not None
+        fields: dict[str, Any] = {
+            "answer": answer.text,
+            "score": round(answer.score, 6),
+            "grounded": grounded,
+            "method": answer.method,
+        }
+        if answer.start is not None and answer.end is not None:
+            # "location" rather than line/column fields: the JSON record's own "line" is
+            # the input item's line.
+            fields.update(
+                start=answer.start,
+                end=answer.end,
+                location=spans.location(item.source, item.text, answer.start, item.first_line),
+            )
+            if answer.exact is not None and answer.method == "located":
+                fields["exact"] = answer.exact
+        if item.text.strip():
+            fields["windows"] = answer.windows
+            fields["truncated"] = False
+        if answer.text is None and answer.method == "extractive":
+            fields["answerable"] = False
+        if not answer.finished:
+            fields["max_length_reached"] = True
+        return TaskResult(text=one_line(answer.text or ""), fields=fields)
+
+
+def _open_answer(out: Generation) -> _Answer:
+    return _Answer(
+        one_line(out.text) or None,
+        _geometric_mean(out.logprobs),
+        "generated",
+        finished=out.finished,
+    )
+
+
+def _span_score(out: Generation) -> float:
+    """Confidence in a generated answer: per-token geometric mean probability."""
+    total = out.extra.get("sequence_score")
+    if total is not None:
+        # Beam search: total log-probability over the answer and its stop token.
+        return math.exp(float(total) / (len(out.token_ids) + 1))
+    return _geometric_mean(out.logprobs)
+
+
+def _geometric_mean(logprobs: list[float] | None) -> float:
+    """The per-token geometric mean probability: a length-fair confidence in [0, 1]."""
+    if not logprobs:
+        return 0.0
+    return math.exp(sum(logprobs) / len(logprobs))
+
+
+def _bare_newlines(loaded: LoadedModel) -> list[int]:
+    """End-of-sequence ids plus tokens that are nothing but line breaks."""
+    tokenizer = loaded.tokenizer
+    bare = [i for i in newline_ids(tokenizer) if not tokenizer.decode([i]).strip()]
+    return sorted(set(bare) | set(stop_ids(loaded)))
+
+
+def _counter(loaded: LoadedModel) -> Any:
+    from llmcli.tasks.generation import counter
+
+    return counter(loaded.tokenizer)

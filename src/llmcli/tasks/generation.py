@@ -1,0 +1,435 @@
+"""Generation and scoring over any generative model, in batches.
+
+Everything here works on token ids, not strings, so callers control exactly what the
+model sees (special tokens, where a context starts). Heavy imports (torch) happen inside
+functions: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from llmcli.errors import UsageError
+from llmcli.models.base import Family, LoadedModel
+
+#: Used when neither the tokenizer nor the config states a context length.
+FALLBACK_CONTEXT = 512
+
+
+@dataclass(kw_only=True)
+class DecodingSettings:
+    """How tokens are chosen. Greedy (deterministic) unless ``do_sample`` is set."""
+
+    num_beams: int = 1
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 50
+    seed: int | None = None  # used when sampling; None picks one and records it
+    batch_size: int = 8  # sequences per forward pass (chunks and sentences of all items)
+
+    def check(self) -> None:
+        """Raise UsageError on values no model accepts."""
+        if self.num_beams < 1:
+            raise UsageError("num_beams must be at least 1")
+        if self.batch_size < 1:
+            raise UsageError("batch_size must be at least 1")
+        if self.do_sample and self.temperature <= 0:
+            raise UsageError("temperature must be positive when sampling")
+        if not 0 < self.top_p <= 1:
+            raise UsageError("top_p must be in (0, 1]")
+        if self.do_sample and self.seed is None:
+            # Sampling runs are reproducible from their record: pick and keep a seed.
+            self.seed = random.randrange(2**31)
+
+    def record(self) -> dict[str, Any]:
+        """The decoding part of a task's settings record."""
+        data = asdict(self)
+        if not self.do_sample:
+            for key in ("temperature", "top_p", "top_k", "seed"):
+                data.pop(key, None)
+        return data
+
+
+@dataclass
+class Generation:
+    """One generated continuation."""
+
+    text: str
+    token_ids: list[int]  # new tokens, stop token and padding removed
+    logprobs: list[float] | None = None  # per new token, unconstrained model (greedy only)
+    finished: bool = True  # False: stopped by max_new_tokens, not by the model
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def context_length(loaded: LoadedModel) -> int:
+    """Tokens the model can take at once, from the loader, tokenizer or config."""
+    value = loaded.extra.get("context_length")
+    if isinstance(value, int) and value > 0:
+        return value
+    config = loaded.model.config
+    limits = [
+        v
+        for v in (
+            getattr(loaded.tokenizer, "model_max_length", None),
+            getattr(config, "max_position_embeddings", None),
+            getattr(config, "n_positions", None),
+        )
+        if isinstance(v, int) and 0 < v < 10_000_000
+    ]
+    return min(limits) if limits else FALLBACK_CONTEXT
+
+
+def encode(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each text, without special tokens, in one batched call."""
+    if not texts:
+        return []
+    return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+
+def counter(tokenizer: Any) -> Callable[[Sequence[str]], list[int]]:
+    """A token counter for :mod:`llmcli.tasks.chunking` (no special tokens)."""
+
+    def count(texts: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in encode(tokenizer, texts)]
+
+    return count
+
+
+def special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after a text (e.g. ``<bos>``, ``</s>``)."""
+    key = id(tokenizer)
+    cached = _SPECIALS.get(key)
+    if cached is None:
+        plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+        full = tokenizer("a", add_special_tokens=True)["input_ids"]
+        at = next((i for i in range(len(full)) if full[i : i + len(plain)] == plain), len(full))
+        cached = (list(full[:at]), list(full[at + len(plain) :]))
+        _SPECIALS[key] = cached
+    return cached
+
+
+_SPECIALS: dict[int, tuple[list[int], list[int]]] = {}
+_NEWLINES: dict[int, list[int]] = {}
+
+
+def newline_ids(tokenizer: Any) -> list[int]:
+    """Every token id whose text contains a line break (stops one-line answers)."""
+    key = id(tokenizer)
+    if key not in _NEWLINES:
+        vocab: dict[str, int] = tokenizer.get_vocab()
+        # Byte-level BPE writes "\n" as "Ċ", sentencepiece byte fallback as <0x0A>;
+        # candidates are confirmed by decoding.
+        candidates = [
+            i for piece, i in vocab.items() if "\n" in piece or "Ċ" in piece or "<0x0A>" in piece
+        ]
+        _NEWLINES[key] = sorted(i for i in candidates if "\n" in tokenizer.decode([i]))
+    return _NEWLINES[key]
+
+
+def stop_ids(loaded: LoadedModel) -> list[int]:
+    """End-of-sequence ids: the generation config's, the tokenizer's, end-of-turn markers."""
+    ids: set[int] = set()
+    generation = getattr(loaded.model, "generation_config", None)
+    eos = getattr(generation, "eos_token_id", None)
+    if isinstance(eos, int):
+        ids.add(eos)
+    elif isinstance(eos, list):
+        ids.update(int(i) for i in eos)
+    tokenizer = loaded.tokenizer
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    vocab = tokenizer.get_vocab()
+    for marker in ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>"):
+        if marker in vocab:
+            ids.add(int(vocab[marker]))
+    return sorted(ids)
+
+
+def pad_id(loaded: LoadedModel) -> int:
+    """The padding id (eos when the tokenizer has no pad token)."""
+    tokenizer = loaded.tokenizer
+    for value in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
+        if value is not None:
+            return int(value)
+    return 0
+
+
+@contextlib.contextmanager
+def seeded(loaded: LoadedModel, decoding: DecodingSettings) -> Iterator[None]:
+    """Seed torch for a sampling run, restoring the global random state afterwards."""
+    if not decoding.do_sample or decoding.seed is None:
+        yield
+        return
+    import torch
+
+    devices: list[int] = []
+    if str(loaded.device).startswith("cuda"):
+        devices = [torch.device(loaded.device).index or 0]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(decoding.seed)
+        yield
+
+
+def _batches(lengths: Sequence[int], size: int) -> list[list[int]]:
+    # Longest first, so each batch holds similar lengths and padding stays small.
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+def _pad(rows: Sequence[Sequence[int]], value: int, left: bool, device: str) -> tuple[Any, Any]:
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), value, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        if not row:
+            continue
+        if left:
+            ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row) :] = 1
+        else:
+            ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+            mask[i, : len(row)] = 1
+    return ids.to(device), mask.to(device)
+
+
+ProcessorFactory = Callable[[list[int], int], Any]
+
+
+def generate(
+    loaded: LoadedModel,
+    prompts: Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    decoding: DecodingSettings,
+    min_new_tokens: int = 0,
+    stop_at_newline: bool = False,
+    forced_bos_token_id: int | None = None,
+    no_repeat_ngram_size: int = 0,
+    repetition_penalty: float = 1.0,
+    processor: ProcessorFactory | None = None,
+    want_logprobs: bool = False,
+    length_penalty: float | None = None,
+) -> list[Generation]:
+    """Generate a continuation for each prompt (causal) or encoder input (seq2seq).
+
+    Prompts are batched ``decoding.batch_size`` at a time, longest first; causal
+    batches are left-padded. Each sequence stops at its own end: an end-of-sequence
+    token, or a line break when ``stop_at_newline``. ``processor(rows, prompt_width)``
+    may return an extra logits processor for a batch (``rows``: prompt indices).
+    Results come back in prompt order.
+    """
+    import torch
+
+    if not prompts:
+        return []
+    model = loaded.model
+    causal = loaded.family is Family.CAUSAL
+    eos = stop_ids(loaded)
+    newline = newline_ids(loaded.tokenizer) if stop_at_newline else []
+    ends = sorted(set(eos) | set(newline))
+    pad = pad_id(loaded)
+    results: list[Generation | None] = [None] * len(prompts)
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "num_beams": decoding.num_beams,
+        "do_sample": decoding.do_sample,
+        "eos_token_id": ends,
+        "pad_token_id": pad,
+        "use_cache": True,
+    }
+    if min_new_tokens:
+        kwargs["min_new_tokens"] = min_new_tokens
+    if decoding.do_sample:
+        kwargs.update(temperature=decoding.temperature, top_p=decoding.top_p, top_k=decoding.top_k)
+    else:
+        # Greedy/beam: neutralise sampling knobs a checkpoint's generation config may set.
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    if forced_bos_token_id is not None:
+        kwargs["forced_bos_token_id"] = forced_bos_token_id
+    if no_repeat_ngram_size:
+        kwargs["no_repeat_ngram_size"] = no_repeat_ngram_size
+    if repetition_penalty != 1.0:
+        kwargs["repetition_penalty"] = repetition_penalty
+    beam_scores = want_logprobs and decoding.num_beams > 1
+    want_logprobs = want_logprobs and decoding.num_beams == 1
+    if want_logprobs:
+        kwargs.update(return_dict_in_generate=True, output_logits=True)
+    if beam_scores:
+        # Beam search reports each winner's total log-probability (over length**penalty).
+        kwargs.update(return_dict_in_generate=True, output_scores=True)
+    if length_penalty is not None:
+        kwargs["length_penalty"] = length_penalty
+    for rows in _batches([len(p) for p in prompts], decoding.batch_size):
+        batch = [list(prompts[i]) for i in rows]
+        input_ids, mask = _pad(batch, pad, left=causal, device=loaded.device)
+        extra = dict(kwargs)
+        if processor is not None:
+            made = processor(rows, input_ids.shape[1])
+            if made is not None:
+                from transformers import LogitsProcessorList
+
+                extra["logits_processor"] = LogitsProcessorList([made])
+        with torch.inference_mode():
+            out = model.generate(input_ids=input_ids, attention_mask=mask, **extra)
+        sequences = out.sequences if want_logprobs or beam_scores else out
+        # Causal output repeats the prompt; seq2seq output starts with the decoder start.
+        new = sequences[:, input_ids.shape[1] :] if causal else sequences[:, 1:]
+        step_logprobs = None
+        if want_logprobs:
+            # log P(chosen token) per step under the raw (unconstrained) distribution;
+            # gathered step by step so a big vocabulary is never held for all steps.
+            chosen = sequences[:, input_ids.shape[1] :] if causal else sequences[:, 1:]
+            step_logprobs = torch.stack(
+                [
+                    torch.log_softmax(s.float(), dim=-1).gather(1, chosen[:, k : k + 1])[:, 0]
+                    for k, s in enumerate(out.logits)
+                ],
+                dim=1,
+            )
+        for j, index in enumerate(rows):
+            tokens = new[j].tolist()
+            skip = 0
+            if forced_bos_token_id is not None and tokens[:1] == [forced_bos_token_id]:
+                # The forced language token (M2M100, NLLB) is not part of the text.
+                skip = 1
+            made = _finish(
+                loaded,
+                tokens[skip:],
+                ends,
+                newline,
+                None if step_logprobs is None else step_logprobs[:, skip:],
+                j,
+            )
+            if beam_scores:
+                made.extra["sequence_score"] = float(out.sequences_scores[j])
+            results[index] = made
+    return [r for r in results if r is not None]
+
+
+def _finish(
+    loaded: LoadedModel,
+    tokens: list[int],
+    ends: list[int],
+    newline: list[int],
+    step_logprobs: Any,
+    row: int,
+) -> Generation:
+    end_set = set(ends)
+    cut = next((k for k, t in enumerate(tokens) if t in end_set), None)
+    finished = cut is not None
+    kept = tokens if cut is None else tokens[:cut]
+    logprobs = None
+    if step_logprobs is not None:
+        logprobs = [float(step_logprobs[row, k]) for k in range(len(kept))]
+    if cut is not None and tokens[cut] in set(newline):
+        # A token like ".\n" carries text before its line break: keep that text.
+        text = loaded.tokenizer.decode(tokens[: cut + 1], skip_special_tokens=True)
+        text = text.split("\n", 1)[0]
+    else:
+        text = loaded.tokenizer.decode(kept, skip_special_tokens=True)
+    return Generation(text=text.strip(), token_ids=kept, logprobs=logprobs, finished=finished)
+
+
+def causal_label_logprobs(
+    loaded: LoadedModel,
+    prompts: Sequence[Sequence[int]],
+    labels: Sequence[Sequence[int]],
+    batch_size: int = 8,
+) -> list[list[float]]:
+    """log P(label | prompt) for every prompt and label, under a causal model.
+
+    When the labels start with distinct tokens, one forward pass per batch of prompts
+    scores them all (the first token decides); otherwise each prompt+label sequence is
+    scored in full.
+    """
+    import torch
+
+    if not prompts:
+        return []
+    firsts = [label[0] for label in labels]
+    pad = pad_id(loaded)
+    scores: list[list[float] | None] = [None] * len(prompts)
+    if len(set(firsts)) == len(firsts):
+        for rows in _batches([len(p) for p in prompts], batch_size):
+            ids, mask = _pad([prompts[i] for i in rows], pad, left=True, device=loaded.device)
+            with torch.inference_mode():
+                logits = loaded.model(input_ids=ids, attention_mask=mask).logits[:, -1, :]
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            for j, index in enumerate(rows):
+                scores[index] = [float(logp[j, t]) for t in firsts]
+        return [s for s in scores if s is not None]
+    # Full scoring: one row per (prompt, label), right-padded so label positions line up
+    # with their prompt's end.
+    pairs = [(i, k) for i in range(len(prompts)) for k in range(len(labels))]
+    totals = [[0.0] * len(labels) for _ in prompts]
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        sequences = [list(prompts[i]) + list(labels[k]) for i, k in chunk]
+        ids, mask = _pad(sequences, pad, left=False, device=loaded.device)
+        with torch.inference_mode():
+            logp = torch.log_softmax(
+                loaded.model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1
+            )
+        for j, (i, k) in enumerate(chunk):
+            begin = len(prompts[i])
+            totals[i][k] = sum(float(logp[j, begin + n - 1, t]) for n, t in enumerate(labels[k]))
+    return totals
+
+
+def seq2seq_label_logprobs(
+    loaded: LoadedModel,
+    inputs: Sequence[Sequence[int]],
+    labels: Sequence[Sequence[int]],
+    batch_size: int = 8,
+) -> list[list[float]]:
+    """log P(label | input) for every encoder input and decoder label sequence."""
+    import torch
+
+    pad = pad_id(loaded)
+    start_id = loaded.model.config.decoder_start_token_id
+    if start_id is None:
+        start_id = pad
+    pairs = [(i, k) for i in range(len(inputs)) for k in range(len(labels))]
+    totals = [[0.0] * len(labels) for _ in inputs]
+    for begin in range(0, len(pairs), batch_size):
+        chunk = pairs[begin : begin + batch_size]
+        enc_ids, enc_mask = _pad([inputs[i] for i, _ in chunk], pad, False, loaded.device)
+        dec_rows = [[int(start_id), *labels[k]] for _, k in chunk]
+        dec_ids, dec_mask = _pad(dec_rows, pad, False, loaded.device)
+        with torch.inference_mode():
+            logits = loaded.model(
+                input_ids=enc_ids,
+                attention_mask=enc_mask,
+                decoder_input_ids=dec_ids,
+                decoder_attention_mask=dec_mask,
+            ).logits
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        for j, (i, k) in enumerate(chunk):
+            totals[i][k] = sum(float(logp[j, n, t]) for n, t in enumerate(labels[k]))
+    return totals
+
+
+def normalise(logprobs: Sequence[float]) -> list[float]:
+    """Probabilities from log-scores, normalised over the given options (softmax)."""
+    top = max(logprobs)
+    weights = [math.exp(v - top) for v in logprobs]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def model_inputs(model: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the inputs ``model.forward`` accepts (DistilBERT has no token types)."""
+    import inspect
+
+    # Named parameters only: forwards also take **kwargs, where an unused input would
+    # be silently ignored at best.
+    accepted = inspect.signature(model.forward).parameters
+    return {k: v for k, v in tensors.items() if k in accepted}

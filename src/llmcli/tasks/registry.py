@@ -1,0 +1,45 @@
+"""Task names to task classes: ``build_task(name, loaded, settings)``.
+
+Which backend a task uses depends on ``loaded.family`` (from the model's config),
+never on the model's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmcli.errors import UsageError
+from llmcli.models.base import LoadedModel
+from llmcli.tasks.ask import AskSettings, AskTask
+from llmcli.tasks.base import Task
+from llmcli.tasks.sentiment import SentimentSettings, SentimentTask
+from llmcli.tasks.summarize import SummarizeSettings, SummarizeTask
+from llmcli.tasks.translate import TranslateSettings, TranslateTask
+
+TASKS: dict[str, tuple[type[Any], type[Any]]] = {
+    "summarize": (SummarizeTask, SummarizeSettings),
+    "translate": (TranslateTask, TranslateSettings),
+    "ask": (AskTask, AskSettings),
+    "sentiment": (SentimentTask, SentimentSettings),
+}
+TASK_NAMES = tuple(TASKS)
+
+
+def build_task(task: str, loaded: LoadedModel, settings: Any = None) -> Task:
+    """A configured task bound to ``loaded``.
+
+    ``settings`` is the task's settings dataclass (``SummarizeSettings``...); None means
+    its defaults (translate has no default target and needs one). Raises UsageError for an
+    unknown task, settings of the wrong type, or a model family that cannot do the task.
+    """
+    if task not in TASKS:
+        raise UsageError(f"unknown task {task!r}", hint=f"one of {', '.join(TASK_NAMES)}")
+    task_class, settings_class = TASKS[task]
+    if settings is None:
+        if task == "translate":
+            raise UsageError("translate needs a target language")
+        settings = settings_class()
+    if not isinstance(settings, settings_class):
+        raise TypeError(f"{task} takes {settings_class.__name__}, not {type(settings).__name__}")
+    built: Task = task_class(loaded, settings)
+    return built
