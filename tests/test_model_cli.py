@@ -211,3 +211,13 @@ def test_model_commands_do_not_import_torch_for_help() -> None:
     )
     assert proc.returncode == 0
     assert " torch" not in proc.stderr and "transformers" not in proc.stderr
+
+
+def test_missing_models_extra_exits_3(
+    offline: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmcli.models import loading
+
+    monkeypatch.setattr(loading, "MODEL_PACKAGES", (*loading.MODEL_PACKAGES, "no_such_pkg_x"))
+    result = cli("sentiment", stdin=b"fine", variables=offline)
+    assert_error(result, 3, "no_such_pkg_x", "llmcli[models]")

@@ -48,7 +48,10 @@ def _hub_presence(spec: ModelSpec, env: Mapping[str, str]) -> tuple[bool, str | 
 
     if spec.hub_id is None or spec.is_template:
         return False, None, 0  # a per-language-pair template has no single copy
-    snapshot = cached_snapshot(spec.hub_id, env)
+    try:
+        snapshot = cached_snapshot(spec.hub_id, env)
+    except ImportError:  # without the models extra there is no Hugging Face cache reader
+        return False, None, 0
     if snapshot is None:
         return False, None, 0
     return True, str(snapshot), cache.folder_size(snapshot)

@@ -73,6 +73,7 @@ def load_model(
     """
     env = os.environ if env is None else env
     _check_dtype_name(dtype)
+    require_model_extra()
     ref = resolve(name, task, env, languages)
     torch_device = resolve_device(device)
     dtype_name = resolve_dtype(dtype, torch_device)
@@ -86,6 +87,21 @@ def load_model(
         # Same weights, asked for under another name: share them, report the new name.
         return dataclasses.replace(loaded, name=ref.requested)
     return loaded
+
+
+MODEL_PACKAGES = ("torch", "transformers", "safetensors", "gguf", "accelerate")
+
+
+def require_model_extra() -> None:
+    """Fail with the install command when the ``models`` extra is not installed."""
+    import importlib.util
+
+    missing = [pkg for pkg in MODEL_PACKAGES if importlib.util.find_spec(pkg) is None]
+    if missing:
+        raise ModelUnavailableError(
+            f"the model commands need {', '.join(missing)}, which are not installed",
+            hint="pip install 'llmcli[models]' (pin torch first, e.g. pip install torch==2.13.0)",
+        )
 
 
 def clear_cache() -> None:

@@ -36,9 +36,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
     for match in _SENTENCE_END.finditer(text, start, end):
         cut = match.start()
         head = text[begin:cut].rstrip()
-        last = head.rsplit(None, 1)[-1].lower().rstrip(".") if head.strip() else ""
+        last = head.rsplit(None, 1)[-1].rstrip(".") if head.strip() else ""
         # "Dr. Smith", "e.g. this", "J. R. R. Tolkien": not an end of sentence.
-        if text[cut - 1 : cut] == "." and (last in _ABBREVIATIONS or len(last) == 1):
+        initial = len(last) == 1 and last.isupper()
+        if text[cut - 1 : cut] == "." and (last.lower() in _ABBREVIATIONS or initial):
             continue
         _append(spans, text, begin, cut)
         begin = match.end()

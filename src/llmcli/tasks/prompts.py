@@ -99,7 +99,7 @@ def _flat(text: str) -> str:
 def summary_instruction(sentences: int | None) -> str:
     """The instruction part of a summarization prompt."""
     if sentences is None:
-        return "Summarize the following text in one or two short sentences."
+        return "Summarize the following text in one or two sentences."
     unit = "sentence" if sentences == 1 else "sentences"
     return f"Summarize the following text in {sentences} {unit}."
 

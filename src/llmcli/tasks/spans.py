@@ -12,6 +12,12 @@ _TRAILING = ",;:"
 _QUOTES = "\"'“”‘’«»"
 _ABBREV_END = re.compile(r"(?:\b[A-Za-z]\.|\b(?:etc|Inc|Ltd|Co|Jr|Sr|St)\.)$")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# English function words: they do not make a fuzzy match (an answer sharing only "the"
+# with a sentence is not found in it).
+_FUNCTION_WORDS = frozenset(
+    {"a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and"}
+    | {"or", "is", "are", "was", "were", "it", "its", "this", "that", "as", "be", "been"}
+)
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -51,9 +57,11 @@ class Located:
 def locate(answer: str, context: str) -> Located | None:
     """Find ``answer`` in ``context``: verbatim first, then the best-matching word run.
 
-    The fuzzy match is the contiguous run of context words with the highest overlap
-    ratio against the answer's words; it is accepted when at least half the answer's
-    words are covered. None when nothing matches.
+    A verbatim match ignores case and outer punctuation but must start and end at word
+    boundaries ("Sunday" is not found in "Sundays"). The fuzzy match is the contiguous
+    run of context words most similar to the answer's words; it is accepted when it
+    holds more than half of the answer's content words (function words like "the" or
+    "from" do not count). None when nothing matches.
     """
     needle = answer.strip().strip(_QUOTES).strip()
     if not needle:
@@ -61,15 +69,15 @@ def locate(answer: str, context: str) -> Located | None:
     for candidate in (needle, needle.rstrip(".!?").strip()):
         if not candidate:
             continue
-        index = context.find(candidate)
-        if index < 0:
-            index = context.lower().find(candidate.lower())
-        if index >= 0:
-            start, end = trim_span(context, index, index + len(candidate))
+        pattern = re.compile(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)", re.IGNORECASE)
+        match = pattern.search(context)
+        if match is not None:
+            start, end = trim_span(context, match.start(), match.end())
             if end > start:
                 return Located(start, end, True)
-    words = [m for m in _WORD.finditer(context)]
+    words = list(_WORD.finditer(context))
     target = [w.lower() for w in _WORD.findall(needle)]
+    content = {w for w in target if w not in _FUNCTION_WORDS} or set(target)
     if not words or not target:
         return None
     lowered = [m.group().lower() for m in words]
@@ -87,9 +95,9 @@ def locate(answer: str, context: str) -> Located | None:
                 best = (ratio, i, j)
     if best is None:
         return None
-    ratio, i, j = best
-    covered = len(target_set & set(lowered[i:j]))
-    if covered * 2 < len(target_set):
+    _, i, j = best
+    covered = len(content & set(lowered[i:j]))
+    if covered * 2 <= len(content):
         return None
     return Located(words[i].start(), words[j - 1].end(), False)
 

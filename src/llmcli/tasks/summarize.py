@@ -41,7 +41,9 @@ class SummarizeSettings(DecodingSettings):
     min_length: int = 0  # new tokens before the model may stop
     sentences: int | None = None  # ask for (causal) and keep at most this many sentences
     max_input_tokens: int | None = None  # window size; None: what the model's context allows
-    no_repeat_ngram_size: int = 3  # greedy decoding loops without it
+    # None: 3 for seq2seq models (greedy decoding loops without it), 0 for causal ones,
+    # where transformers counts the prompt too and would forbid copying names from it.
+    no_repeat_ngram_size: int | None = None
     repetition_penalty: float = 1.0
 
 
@@ -64,6 +66,12 @@ class SummarizeTask:
         self.options = settings
         self.causal = loaded.family is Family.CAUSAL
         self.prefix = "" if self.causal else _seq2seq_prefix(loaded)
+        default_no_repeat = 0 if self.causal else 3
+        self.no_repeat: int = (
+            default_no_repeat
+            if settings.no_repeat_ngram_size is None
+            else settings.no_repeat_ngram_size
+        )
         self.window = self._window()
 
     def settings(self) -> dict[str, Any]:
@@ -74,7 +82,7 @@ class SummarizeTask:
             "sentences": self.options.sentences,
             "max_input_tokens": self.options.max_input_tokens,
             "window_tokens": self.window,
-            "no_repeat_ngram_size": self.options.no_repeat_ngram_size,
+            "no_repeat_ngram_size": self.no_repeat,
             **self.options.record(),
         }
         if self.prefix:
@@ -123,7 +131,7 @@ class SummarizeTask:
             max_new_tokens=self.options.max_length,
             min_new_tokens=self.options.min_length,
             decoding=self.options,
-            no_repeat_ngram_size=self.options.no_repeat_ngram_size,
+            no_repeat_ngram_size=self.no_repeat,
             repetition_penalty=self.options.repetition_penalty,
         )
 
