@@ -33,8 +33,26 @@ def interleaved_systems(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
 
 
 @pytest.fixture(scope="session")
-def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def tiny_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every tiny random-weight model (tests/tiny_models.py), built once per session."""
     import tiny_models
 
-    return tiny_models.build_all(tmp_path_factory.mktemp("tiny-models-cli"))
+    return tiny_models.build_all(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(scope="session")
+def llmcli_test_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LLMCLI_HOME for tests that prepare the real built-in models.
+
+    ``$LLMCLI_TEST_HOME`` when set (shared by every test of the run and by later runs, so
+    the minutes of download and conversion happen once; .ci/run sets it), else a
+    temporary folder for this session.
+    """
+    import os
+
+    shared = os.environ.get("LLMCLI_TEST_HOME", "").strip()
+    if shared:
+        path = Path(shared).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("llmcli-home")

@@ -35,10 +35,10 @@ def offline(tmp_path: Path) -> dict[str, str]:
 
 
 def test_summarize_lines_stay_aligned(
-    tiny_models_dir: dict[str, Path], offline: dict[str, str]
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str]
 ) -> None:
     stdin = b"The first line of text.\n\nThe third line, after a blank one.\r\nLast.\n"
-    args = ["summarize", "--lines", "--max-length", "5", "--model", tiny_models_dir["t5"]]
+    args = ["summarize", "--lines", "--max-length", "5", "--model", tiny_model_dirs["t5"]]
     result = cli(*args, stdin=stdin, variables=offline)
     assert result.code == 0, result.stderr
     lines = result.stdout.split("\n")
@@ -47,7 +47,7 @@ def test_summarize_lines_stay_aligned(
 
 
 def test_jsonl_fields_ride_along(
-    tiny_models_dir: dict[str, Path], offline: dict[str, str], tmp_path: Path
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str], tmp_path: Path
 ) -> None:
     source = tmp_path / "in.jsonl"
     records = [
@@ -55,7 +55,7 @@ def test_jsonl_fields_ride_along(
         {"id": 7, "body": "Another one, longer and more detailed than the first."},
     ]
     source.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
-    model = tiny_models_dir["distilbert_classifier"]
+    model = tiny_model_dirs["distilbert_classifier"]
     args = ["sentiment", "--jsonl", "--field", "body", "--json", "--model", model, source]
     result = cli(*args, variables=offline)
     assert result.code == 0, result.stderr
@@ -72,7 +72,7 @@ def test_jsonl_fields_ride_along(
 
 
 def test_long_input_is_chunked_and_recorded(
-    tiny_models_dir: dict[str, Path], offline: dict[str, str]
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str]
 ) -> None:
     args = [
         "summarize",
@@ -82,7 +82,7 @@ def test_long_input_is_chunked_and_recorded(
         "--max-input-tokens",
         "64",
         "--model",
-        tiny_models_dir["bart"],
+        tiny_model_dirs["bart"],
     ]
     result = cli(*args, stdin=LONG_TEXT.encode(), variables=offline)
     assert result.code == 0, result.stderr
@@ -92,12 +92,12 @@ def test_long_input_is_chunked_and_recorded(
 
 
 def test_ask_reports_offsets_and_location(
-    tiny_models_dir: dict[str, Path], offline: dict[str, str], tmp_path: Path
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str], tmp_path: Path
 ) -> None:
     context = "Intro line.\nThe treaty was signed by Alice Martin in 1921 in Geneva.\n"
     doc = tmp_path / "contract.txt"
     doc.write_text(context, "utf-8")
-    model = tiny_models_dir["distilbert_qa"]
+    model = tiny_model_dirs["distilbert_qa"]
     result = cli("ask", "Who signed it?", doc, "--json", "--model", model, variables=offline)
     assert result.code == 0, result.stderr
     (record,) = json_lines(result.stdout)
@@ -108,7 +108,7 @@ def test_ask_reports_offsets_and_location(
 
 
 def test_ask_without_context_says_so(
-    tiny_models_dir: dict[str, Path], offline: dict[str, str]
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str]
 ) -> None:
     env = Environment(
         stdin=io.BytesIO(b""),
@@ -120,14 +120,14 @@ def test_ask_without_context_says_so(
         variables=offline,
     )
     args = ["ask", "What is the capital of France?", "--json", "--max-answer-tokens", "4"]
-    code = run([*args, "--model", str(tiny_models_dir["llama"])], env)
+    code = run([*args, "--model", str(tiny_model_dirs["llama"])], env)
     assert code == 0, env.stderr.getvalue()  # type: ignore[attr-defined]
     (record,) = json_lines(env.stdout.getvalue())  # type: ignore[attr-defined]
     assert record["grounded"] is False
 
 
 def test_translate_lines_with_marian(
-    tiny_models_dir: dict[str, Path], offline: dict[str, str], tmp_path: Path
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "out.txt"
     args = [
@@ -138,7 +138,7 @@ def test_translate_lines_with_marian(
         "--max-length",
         "6",
         "--model",
-        tiny_models_dir["marian"],
+        tiny_model_dirs["marian"],
         "-o",
         out,
     ]
@@ -180,10 +180,10 @@ def test_ask_needs_a_question(offline: dict[str, str]) -> None:
 
 
 def test_jsonl_missing_field_names_the_line(
-    tiny_models_dir: dict[str, Path], offline: dict[str, str]
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str]
 ) -> None:
     stdin = b'{"text": "fine"}\n{"other": 1}\n'
-    model = tiny_models_dir["distilbert_classifier"]
+    model = tiny_model_dirs["distilbert_classifier"]
     result = cli("sentiment", "--jsonl", "--model", model, stdin=stdin, variables=offline)
     assert result.code == 2
     assert "<stdin>:2: no field 'text'" in result.stderr

@@ -28,6 +28,7 @@ from llmcli.tasks.generation import (
     DecodingSettings,
     Generation,
     context_length,
+    counter,
     encode,
     generate,
     newline_ids,
@@ -39,6 +40,8 @@ from llmcli.tasks.generation import (
 FAMILIES = (Family.EXTRACTIVE_QA, Family.CAUSAL, Family.SEQ2SEQ)
 GROUNDING = ("constrained", "locate")
 _MARGIN = 8
+#: Worked examples are dropped from the prompt until a context window this long fits.
+MIN_WINDOW = 64
 
 
 @dataclass(kw_only=True)
@@ -184,9 +187,7 @@ class AskTask:
         for i, item in enumerate(inputs):
             ctx = tokenize_context(self.loaded, item.text)
             contexts.append(ctx)
-            template, chat = prompts.grounded_question_prompt(self.loaded, item.question or "")
-            empty = prompts.assemble(self.loaded, template, rendered_chat=chat)
-            size = self._window_size(len(empty.ids))
+            template, chat, size = self._grounded_template(item.question or "")
             # Stop tokens: end-of-turn for chat prompts, a bare line break for plain ones.
             stops = stop_ids(self.loaded) if chat else _bare_newlines(self.loaded)
             for start, end in chunking.windows(len(ctx.ids), size, self._overlap(size)):
@@ -249,21 +250,18 @@ class AskTask:
     def _located(self, inputs: Sequence[TaskInput]) -> list[_Answer]:
         """Free answers per window, looked up in the context; best-scoring window wins."""
         jobs: list[tuple[int, list[int]]] = []
-        chat_any = False
+        count = counter(self.loaded.tokenizer)
         for i, item in enumerate(inputs):
-            ids_of, chat = self._free_prompt(item.question or "")
-            chat_any = chat_any or chat
-            overhead = len(ids_of(""))
-            size = self._window_size(overhead)
-            count = _counter(self.loaded)
+            ids_of, _ = self._free_prompt(item.question or "")
+            size = self._window_size(len(ids_of("")))
+            # Windows here are whole sentences (no stride needed): a short answer is not
+            # cut in two by a window edge.
             pieces = (
                 chunking.pack(item.text, size, count)
                 if count([item.text])[0] > size
                 else [(0, len(item.text))]
             )
-            # Overlap between windows: each window also takes the sentence before it.
-            for s, e in pieces:
-                jobs.append((i, ids_of(item.text[s:e])))
+            jobs.extend((i, ids_of(item.text[s:e])) for s, e in pieces)
         outputs = generate(
             self.loaded,
             [ids for _, ids in jobs],
@@ -326,7 +324,7 @@ class AskTask:
 
             return seq2seq_ids, False
         if context:
-            template, chat = prompts.grounded_question_prompt(loaded, question)
+            template, chat, _ = self._grounded_template(question)
         else:
             template, chat = prompts.open_question_prompt(loaded, question)
 
@@ -336,10 +334,28 @@ class AskTask:
 
         return causal_ids, chat
 
-    def _window_size(self, overhead: int) -> int:
+    def _grounded_template(self, question: str) -> tuple[str, bool, int]:
+        """The QA prompt (with its context slot), whether it is chat, and the window size.
+
+        With a small context, worked examples are dropped until a window of
+        :data:`MIN_WINDOW` tokens (or ``max_input_tokens``, if smaller) fits.
+        """
+        wanted = min(MIN_WINDOW, self.options.max_input_tokens or MIN_WINDOW)
+        for shots in range(len(prompts.ASK_SHOTS), -1, -1):
+            template, chat = prompts.grounded_question_prompt(self.loaded, question, shots)
+            overhead = len(prompts.assemble(self.loaded, template, rendered_chat=chat).ids)
+            if shots == 0 or self._room(overhead) >= wanted:
+                return template, chat, self._window_size(overhead)
+        raise AssertionError("unreachable")
+
+    def _room(self, overhead: int) -> int:
         room = self.limit - overhead - self.options.max_answer_tokens - _MARGIN
         if self.options.max_input_tokens is not None:
             room = min(room, self.options.max_input_tokens)
+        return room
+
+    def _window_size(self, overhead: int) -> int:
+        room = self._room(overhead)
         if room < 8:
             raise UsageError(
                 f"the question leaves no room for the context in a {self.limit}-token window",
@@ -410,9 +426,3 @@ def _bare_newlines(loaded: LoadedModel) -> list[int]:
     tokenizer = loaded.tokenizer
     bare = [i for i in newline_ids(tokenizer) if not tokenizer.decode([i]).strip()]
     return sorted(set(bare) | set(stop_ids(loaded)))
-
-
-def _counter(loaded: LoadedModel) -> Any:
-    from llmcli.tasks.generation import counter
-
-    return counter(loaded.tokenizer)

@@ -11,7 +11,7 @@ import contextlib
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from llmcli.errors import UsageError
@@ -49,7 +49,8 @@ class DecodingSettings:
 
     def record(self) -> dict[str, Any]:
         """The decoding part of a task's settings record."""
-        data = asdict(self)
+        # Only the decoding fields: a task records its own (normalised) ones itself.
+        data = {f.name: getattr(self, f.name) for f in fields(DecodingSettings)}
         if not self.do_sample:
             for key in ("temperature", "top_p", "top_k", "seed"):
                 data.pop(key, None)
@@ -272,11 +273,11 @@ def generate(
         input_ids, mask = _pad(batch, pad, left=causal, device=loaded.device)
         extra = dict(kwargs)
         if processor is not None:
-            made = processor(rows, input_ids.shape[1])
-            if made is not None:
+            constraint = processor(rows, input_ids.shape[1])
+            if constraint is not None:
                 from transformers import LogitsProcessorList
 
-                extra["logits_processor"] = LogitsProcessorList([made])
+                extra["logits_processor"] = LogitsProcessorList([constraint])
         with torch.inference_mode():
             out = model.generate(input_ids=input_ids, attention_mask=mask, **extra)
         sequences = out.sequences if want_logprobs or beam_scores else out

@@ -63,6 +63,14 @@ def assemble(
     return PromptIds(ids, slot)
 
 
+def assemble_many(
+    loaded: LoadedModel, texts: Sequence[str], *, rendered_chat: bool
+) -> list[list[int]]:
+    """Token ids of many prompt strings (no slot), tokenized in one batched call."""
+    lead = [] if rendered_chat else list(special_tokens(loaded.tokenizer)[0])
+    return [lead + ids for ids in encode(loaded.tokenizer, texts)]
+
+
 # --- sentiment ----------------------------------------------------------------------------
 
 #: Few-shot examples for label scoring, written for this project (not from any benchmark).
@@ -78,12 +86,23 @@ SENTIMENT_SHOTS: tuple[tuple[str, str], ...] = (
 NEUTRAL_SHOT = ("The package arrived on Tuesday and contains two cables.", "neutral")
 
 
-def sentiment_prompt(text: str, labels: Sequence[str]) -> str:
-    """``Review: ... / Sentiment: label`` examples, then the text to classify."""
+def sentiment_shots(labels: Sequence[str]) -> list[tuple[str, str]]:
+    """The examples shown for these labels (those whose label is among them)."""
     shots = [s for s in SENTIMENT_SHOTS if s[1] in labels]
     if "neutral" in labels:
         shots.insert(2, NEUTRAL_SHOT)
-    lines = [f"Review: {review}\nSentiment: {label}\n\n" for review, label in shots]
+    return shots
+
+
+def sentiment_prompt(text: str, labels: Sequence[str], shots: int | None = None) -> str:
+    """``Review: ... / Sentiment: label`` examples, then the text to classify.
+
+    ``shots`` keeps only the last that many examples (small context windows).
+    """
+    examples = sentiment_shots(labels)
+    if shots is not None:
+        examples = examples[len(examples) - shots :] if shots else []
+    lines = [f"Review: {review}\nSentiment: {label}\n\n" for review, label in examples]
     return "".join(lines) + f"Review: {_flat(text)}\nSentiment:"
 
 
@@ -143,19 +162,23 @@ ASK_SHOTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def grounded_question_prompt(loaded: LoadedModel, question: str) -> tuple[str, bool]:
+def grounded_question_prompt(
+    loaded: LoadedModel, question: str, shots: int = len(ASK_SHOTS)
+) -> tuple[str, bool]:
     """A few-shot QA prompt with :data:`SLOT` where the context goes; (prompt, is_chat).
 
     The answer is cued with ``Answer:`` in both styles so it starts like a word in
     running text (with a leading space), as the context's own tokens do. Measured on
     SmolLM2 (docs/quality.md): the system line and three worked examples turned
     sentence-long copies into short answers (63% → 80% of answers holding the gold span).
+    ``shots`` limits the examples (small context windows).
     """
+    examples = ASK_SHOTS[:shots]
     tokenizer = loaded.tokenizer
     question = _flat(question)
     if has_chat_template(tokenizer):
         turns: list[dict[str, str]] = []
-        for context, shot_question, answer in ASK_SHOTS:
+        for context, shot_question, answer in examples:
             ask = f"{_ASK_INSTRUCTION}\n\nText:\n{context}\n\nQuestion: {shot_question}"
             turns += [
                 {"role": "user", "content": ask},
@@ -168,11 +191,11 @@ def grounded_question_prompt(loaded: LoadedModel, question: str) -> tuple[str, b
             return chat(tokenizer, system + turns, prefill="Answer:"), True
         except Exception:  # some templates refuse a system turn
             return chat(tokenizer, turns, prefill="Answer:"), True
-    shots = "".join(
+    worked = "".join(
         f"Text:\n{context}\nQuestion: {shot_question}\nAnswer: {answer}\n\n"
-        for context, shot_question, answer in ASK_SHOTS
+        for context, shot_question, answer in examples
     )
-    return f"{_ASK_INSTRUCTION}\n\n{shots}Text:\n{SLOT}\nQuestion: {question}\nAnswer:", False
+    return f"{_ASK_INSTRUCTION}\n\n{worked}Text:\n{SLOT}\nQuestion: {question}\nAnswer:", False
 
 
 def open_question_prompt(loaded: LoadedModel, question: str) -> tuple[str, bool]:

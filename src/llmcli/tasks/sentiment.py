@@ -38,6 +38,8 @@ from llmcli.tasks.generation import (
 
 FAMILIES = (Family.CLASSIFIER, Family.CAUSAL, Family.SEQ2SEQ)
 _MARGIN = 4
+#: Prompt examples are dropped until a window of this many tokens fits the context.
+MIN_WINDOW = 64
 
 
 @dataclass(kw_only=True)
@@ -85,6 +87,7 @@ class SentimentTask:
                 raise UsageError("sentiment needs at least two distinct labels")
             self.labels = labels
         self.prompt_style = self._prompt_style()
+        self.shots: int | None = None
         self.window = self._window()
 
     def settings(self) -> dict[str, Any]:
@@ -96,6 +99,8 @@ class SentimentTask:
             "method": self._method(),
             "aggregation": "token-weighted mean over windows",
         }
+        if self.prompt_style == "few-shot":
+            record["examples"] = self.shots
         if self.multi_label:
             record["threshold"] = self.options.threshold
         return record
@@ -118,7 +123,7 @@ class SentimentTask:
 
     def _wrap(self, text: str) -> str:
         if self.prompt_style == "few-shot":
-            return prompts.sentiment_prompt(text, self.labels)
+            return prompts.sentiment_prompt(text, self.labels, self.shots)
         if self.prompt_style == "sst2":
             return f"sst2 sentence: {text}"
         if self.prompt_style == "question":
@@ -127,16 +132,26 @@ class SentimentTask:
         return text
 
     def _input_ids(self, text: str) -> list[int]:
-        tokenizer = self.loaded.tokenizer
+        return self._inputs_ids([text])[0]
+
+    def _inputs_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Model inputs for many texts, tokenized in one batched call."""
+        wrapped = [self._wrap(text) for text in texts]
         if self.loaded.family is Family.CAUSAL:
-            return prompts.assemble(self.loaded, self._wrap(text), rendered_chat=False).ids
-        before, after = special_tokens(tokenizer)
-        return before + encode(tokenizer, [self._wrap(text)])[0] + after
+            return prompts.assemble_many(self.loaded, wrapped, rendered_chat=False)
+        before, after = special_tokens(self.loaded.tokenizer)
+        return [before + ids + after for ids in encode(self.loaded.tokenizer, wrapped)]
 
     def _window(self) -> int:
+        """Tokens of text per window; with a small context, examples are dropped first."""
         limit = context_length(self.loaded)
-        overhead = len(self._input_ids("")) + _MARGIN
-        room = limit - overhead
+        wanted = min(MIN_WINDOW, self.options.max_input_tokens or MIN_WINDOW)
+        room = 0
+        for shots in range(len(prompts.sentiment_shots(self.labels)), -1, -1):
+            self.shots = shots
+            room = limit - len(self._input_ids("")) - _MARGIN
+            if room >= wanted or self.prompt_style != "few-shot":
+                break
         if room < 8:
             raise UsageError(f"the model's {limit}-token context is too small for this task")
         if self.options.max_input_tokens is None:
@@ -181,7 +196,7 @@ class SentimentTask:
         family = self.loaded.family
         if family is Family.CLASSIFIER:
             return self._classify(texts)
-        ids = [self._input_ids(t) for t in texts]
+        ids = self._inputs_ids(texts)
         tokenizer = self.loaded.tokenizer
         if family is Family.CAUSAL:
             # The label follows "Sentiment:" as a new word, so it carries a leading space.

@@ -115,19 +115,27 @@ class SummarizeTask:
         return window
 
     def _prompt_ids(self, text: str, final: bool) -> list[int]:
-        sentences = self.options.sentences if final else None
+        return self._prompts_ids([text], [final])[0]
+
+    def _prompts_ids(self, texts: Sequence[str], final: Sequence[bool]) -> list[list[int]]:
+        """Model inputs for many texts, tokenized in one batched call."""
         if self.causal:
-            prompt = prompts.summarize_prompt(self.loaded, text, sentences)
             chat = prompts.has_chat_template(self.loaded.tokenizer)
-            return prompts.assemble(self.loaded, prompt, rendered_chat=chat).ids
+            strings = [
+                prompts.summarize_prompt(
+                    self.loaded, text, self.options.sentences if last else None
+                )
+                for text, last in zip(texts, final, strict=True)
+            ]
+            return prompts.assemble_many(self.loaded, strings, rendered_chat=chat)
         before, after = special_tokens(self.loaded.tokenizer)
-        return before + encode(self.loaded.tokenizer, [self.prefix + text])[0] + after
+        encoded = encode(self.loaded.tokenizer, [self.prefix + text for text in texts])
+        return [before + ids + after for ids in encoded]
 
     def _summarize(self, texts: Sequence[str], final: Sequence[bool]) -> list[Generation]:
-        ids = [self._prompt_ids(t, f) for t, f in zip(texts, final, strict=True)]
         return generate(
             self.loaded,
-            ids,
+            self._prompts_ids(texts, final),
             max_new_tokens=self.options.max_length,
             min_new_tokens=self.options.min_length,
             decoding=self.options,

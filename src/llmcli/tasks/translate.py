@@ -140,21 +140,27 @@ class TranslateTask:
         return min(wanted, room)
 
     def _ids(self, text: str) -> list[int]:
+        return self._ids_many([text])[0]
+
+    def _ids_many(self, texts: Sequence[str]) -> list[list[int]]:
+        """Model inputs for many segments, tokenized in one batched call."""
         loaded = self.loaded
         if self.causal:
-            prompt, chat = prompts.translate_prompt(
-                loaded,
-                text,
-                languages.name(self.source),
-                languages.name(self.target),
-                languages.few_shot_pairs(self.source, self.target)[: self.shots],
-            )
-            return prompts.assemble(loaded, prompt, rendered_chat=chat).ids
+            chat = prompts.has_chat_template(loaded.tokenizer)
+            pairs = languages.few_shot_pairs(self.source, self.target)[: self.shots]
+            strings = [
+                prompts.translate_prompt(
+                    loaded, text, languages.name(self.source), languages.name(self.target), pairs
+                )[0]
+                for text in texts
+            ]
+            return prompts.assemble_many(loaded, strings, rendered_chat=chat)
         tokenizer = loaded.tokenizer
         if self.convention.src_lang is not None:
             tokenizer.src_lang = self.convention.src_lang  # sets the source language token
         before, after = special_tokens_now(tokenizer)
-        return before + encode(tokenizer, [self.convention.prefix + text])[0] + after
+        encoded = encode(tokenizer, [self.convention.prefix + text for text in texts])
+        return [before + ids + after for ids in encoded]
 
     def run(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
         """Translate each input; segments of all inputs share batches."""
@@ -243,7 +249,7 @@ class TranslateTask:
     def _translate(self, texts: list[str]) -> list[tuple[str, bool]]:
         if not texts:
             return []
-        ids = [self._ids(t) for t in texts]
+        ids = self._ids_many(texts)
         count = counter(self.loaded.tokenizer)
         sizes = count(texts)
         limit = context_length(self.loaded)
@@ -307,6 +313,10 @@ def _seq2seq_convention(loaded: LoadedModel, source: str, target: str) -> _Conve
                 src_lang=table[source],
                 supported=supported,
             )
+    # Whatever the model, a code must at least be an ISO 639-1 code we know.
+    known = tuple(languages.NAMES)
+    languages.check(source, known, "source")
+    languages.check(target, known, "target")
     marian_codes = list(getattr(tokenizer, "supported_language_codes", None) or [])
     if kind == "marian" and marian_codes:
         by_iso = _marian_targets(marian_codes)
