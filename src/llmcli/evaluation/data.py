@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,10 +27,6 @@ class EvalData:
     reference_names: list[str]
 
 
-def _display_name(source: Source) -> str:
-    return source.name
-
-
 def load_parallel(
     hyp_paths: Sequence[str],
     ref_paths: Sequence[str],
@@ -48,7 +43,7 @@ def load_parallel(
     _check_distinct(sources)
     ref_sources = [Source(p) for p in ref_paths]
     ref_streams = [read_lines(s, env, encoding, errors) for s in ref_sources]
-    systems = [System(_display_name(s), read_lines(s, env, encoding, errors)) for s in sources]
+    systems = [System(s.name, read_lines(s, env, encoding, errors)) for s in sources]
     expected = len(ref_streams[0])
     for source, stream in zip(ref_sources[1:], ref_streams[1:], strict=True):
         if len(stream) != expected:
@@ -127,9 +122,3 @@ def _reference_field(
     raise InputError(
         f"{source.name}:{lineno}: field {name!r} must be a string or a non-empty list of strings"
     )
-
-
-def short_names(names: Sequence[str]) -> list[str]:
-    """File names without shared directories, for tables."""
-    bases = [os.path.basename(n) or n for n in names]
-    return bases if len(set(bases)) == len(bases) else list(names)

@@ -9,7 +9,7 @@ summed in chunks, from the same random stream, so the results are the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,6 +110,15 @@ def _p_value(sample_stats: np.ndarray, real_difference: float) -> float:
     return (count + 1) / (len(sample_stats) + 1)
 
 
+def _real_difference(metric: Metric, baseline: np.ndarray, system: np.ndarray) -> float:
+    """The observed test statistic: the absolute difference of the corpus scores."""
+    segments = baseline.shape[0]
+    return abs(
+        metric.score_from_totals(baseline.sum(axis=0), segments)
+        - metric.score_from_totals(system.sum(axis=0), segments)
+    )
+
+
 def paired_bootstrap(
     metric: Metric,
     baseline: np.ndarray,
@@ -119,10 +128,7 @@ def paired_bootstrap(
 ) -> PairedResult:
     """Paired bootstrap resampling (Koehn 2004; Moses' script, as in sacrebleu)."""
     segments = baseline.shape[0]
-    real = abs(
-        metric.score_from_totals(baseline.sum(axis=0), segments)
-        - metric.score_from_totals(system.sum(axis=0), segments)
-    )
+    real = _real_difference(metric, baseline, system)
     bl_parts: list[np.ndarray] = []
     sys_parts: list[np.ndarray] = []
     for idx in _resample_indices(np.random.default_rng(seed), segments, samples):
@@ -143,10 +149,7 @@ def paired_approximate_randomization(
 ) -> PairedResult:
     """Paired approximate randomization (Riezler & Maxwell 2005, as in sacrebleu/multeval)."""
     segments = baseline.shape[0]
-    real = abs(
-        metric.score_from_totals(baseline.sum(axis=0), segments)
-        - metric.score_from_totals(system.sum(axis=0), segments)
-    )
+    real = _real_difference(metric, baseline, system)
     rng = np.random.default_rng(seed)
     step = _rows_per_chunk(segments)
     diffs: list[np.ndarray] = []
@@ -171,18 +174,3 @@ def paired_approximate_randomization(
 def describe_seed(seed: int | None) -> str:
     """How the seed reads in a signature."""
     return "none" if seed is None else str(seed)
-
-
-__all__: Sequence[str] = (
-    "DEFAULT_AR_TRIALS",
-    "DEFAULT_BOOTSTRAP",
-    "DEFAULT_SEED",
-    "Interval",
-    "PairedResult",
-    "bootstrap_interval",
-    "bootstrap_scores",
-    "describe_seed",
-    "estimate_ci",
-    "paired_approximate_randomization",
-    "paired_bootstrap",
-)
