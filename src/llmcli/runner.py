@@ -1,7 +1,7 @@
 """Run a task over a stream of items in batches, keeping input order.
 
-Items are read lazily and processed one batch at a time, so memory stays bounded by the
-batch, not the input. Blank lines in ``--lines`` mode are passed through untouched so the
+Items are read lazily and processed one window at a time, so memory stays bounded by the
+window, not the input. Blank lines in ``--lines`` mode are passed through untouched so the
 output stays line-aligned with the input.
 """
 
@@ -29,16 +29,30 @@ def default_input(item: Item) -> TaskInput:
     return TaskInput(text=item.text, source=item.source, first_line=item.line or 1)
 
 
+#: Most non-blank items handed to a task at once. The task sorts them by length and batches
+#: them for the model, so a larger window means less padding; it also bounds memory.
+WINDOW_ITEMS = 256
+#: Most characters in one window, so windows of long documents stay small in memory.
+WINDOW_CHARS = 2_000_000
+
+
 def run_task(
     task: Task,
     items: Iterable[Item],
-    batch_size: int,
     make_input: Callable[[Item], TaskInput] = default_input,
     step: Callable[[int], None] | None = None,
+    *,
+    window_items: int = WINDOW_ITEMS,
+    window_chars: int = WINDOW_CHARS,
 ) -> Iterator[Outcome]:
-    """Yield an :class:`Outcome` per item, in input order, processing ``batch_size`` at a time."""
+    """Yield an :class:`Outcome` per item, in input order, a window of items at a time.
+
+    A window closes after ``window_items`` non-blank items or ``window_chars`` characters,
+    whichever comes first, so where windows split depends only on the input.
+    """
     pending: list[Item] = []
     work: list[Item] = []
+    chars = 0
 
     def flush() -> Iterator[Outcome]:
         results = iter(task.run([make_input(it) for it in work]) if work else [])
@@ -53,8 +67,10 @@ def run_task(
         pending.append(item)
         if not item.blank:
             work.append(item)
-            if len(work) >= batch_size:
+            chars += len(item.text)
+            if len(work) >= window_items or chars >= window_chars:
                 yield from flush()
+                chars = 0
     if pending:
         yield from flush()
 

@@ -35,7 +35,40 @@ Dtype = Annotated[
         "--dtype", help="auto (bfloat16 on cuda, float32 on cpu), float32, float16, bfloat16."
     ),
 ]
-BatchSize = Annotated[int, typer.Option("--batch-size", help="Items per batch.", min=1)]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(
+        "--batch-size",
+        help="Sequences per forward pass. Default: chosen from the input lengths and device.",
+        min=1,
+        show_default=False,
+    ),
+]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        help="CPU threads for inference. Default: OMP_NUM_THREADS, else the physical cores.",
+        min=1,
+        show_default=False,
+    ),
+]
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="torch, or ctranslate2: faster generation on CPU for summarize and translate "
+        "(needs llmcli[fast]).",
+    ),
+]
+ComputeType = Annotated[
+    str,
+    typer.Option(
+        "--compute-type",
+        help="With --backend ctranslate2: auto (int8 on CPU, int8_float16 on CUDA), int8, "
+        "float32, float16, bfloat16, int8_float32, int8_float16, int8_bfloat16.",
+    ),
+]
 MaxInputTokens = Annotated[
     int | None,
     typer.Option(

@@ -7,13 +7,16 @@ the shared part (read items, load the model, run in batches, render, write).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
 from llmcli.cli.errors import current_environment, handles_errors
 from llmcli.cli.model_options import (
+    Backend,
     BatchSize,
+    ComputeType,
     Device,
     Dtype,
     Field,
@@ -23,6 +26,7 @@ from llmcli.cli.model_options import (
     MaxInputTokens,
     Model,
     Seed,
+    Threads,
 )
 from llmcli.cli.options import Debug, DecodeErrors, Encoding, JsonOutput, OutputFile, Quiet
 from llmcli.environment import Environment
@@ -38,22 +42,32 @@ def _mode(lines: bool, jsonl: bool) -> InputMode:
     return InputMode.LINES if lines else InputMode.JSONL if jsonl else InputMode.WHOLE
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """What every model command shares: inputs, model, engine and output options."""
+
+    files: list[str] | None
+    mode: InputMode
+    text_field: str
+    model: str | None
+    device: str
+    dtype: str
+    batch_size: int | None
+    threads: int | None
+    backend: str
+    compute_type: str
+    json_output: bool
+    output: str | None
+    encoding: str
+    errors: str
+
+
 def execute(
     env: Environment,
     *,
     task_name: str,
     settings: Any,
-    files: list[str] | None,
-    mode: InputMode,
-    text_field: str,
-    model: str | None,
-    device: str,
-    dtype: str,
-    batch_size: int,
-    json_output: bool,
-    output: str | None,
-    encoding: str,
-    errors: str,
+    options: RunOptions,
     languages: tuple[str, str] | None = None,
     make_input: Callable[[Item], TaskInput] | None = None,
     items: list[Item] | None = None,
@@ -67,35 +81,45 @@ def execute(
     from llmcli.runner import default_input, run_record, run_task
     from llmcli.tasks.registry import build_task
 
-    check_encoding(encoding, errors)
-    sources = sources_from_args(files)
-    notice = None if env.quiet else (lambda msg: print(f"llmcli: {msg}", file=env.stderr))
+    opts = options
+    check_encoding(opts.encoding, opts.errors)
+    sources = sources_from_args(opts.files)
     loaded = load_model(
-        model,
+        opts.model,
         task_name,
-        device=device,
-        dtype=dtype,
+        device=opts.device,
+        dtype=opts.dtype,
         env=env.variables,
         languages=languages,
-        notice=notice,
+        notice=_notice_for(env),
+        threads=opts.threads,
+        backend=opts.backend,
+        compute_type=opts.compute_type,
     )
     task = build_task(task_name, loaded, settings)
     run = run_record(task, loaded.run_record())
     stream = (
         items
         if items is not None
-        else iter_items(sources, mode, env, field_name=text_field, encoding=encoding, errors=errors)
+        else iter_items(
+            sources,
+            opts.mode,
+            env,
+            field_name=opts.text_field,
+            encoding=opts.encoding,
+            errors=opts.errors,
+        )
     )
-    headers = mode is InputMode.WHOLE and len(sources) > 1 and not json_output
-    with open_output(output, env) as out, progress(env, task_name, None) as bar:
+    headers = opts.mode is InputMode.WHOLE and len(sources) > 1 and not opts.json_output
+    with open_output(opts.output, env) as out, progress(env, task_name, None) as bar:
         first = True
-        for outcome in run_task(task, stream, batch_size, make_input or default_input, bar.advance):
-            if json_output:
-                out.write(to_json(records.record(outcome, mode, text_field, run)) + "\n")
+        for outcome in run_task(task, stream, make_input or default_input, bar.advance):
+            if opts.json_output:
+                out.write(to_json(records.record(outcome, opts.mode, opts.text_field, run)) + "\n")
                 continue
             if headers:
                 out.write(("" if first else "\n") + f"==> {outcome.item.source} <==\n")
-            out.write(records.plain(outcome, mode) + "\n")
+            out.write(records.plain(outcome, opts.mode) + "\n")
             first = False
 
 
@@ -134,7 +158,10 @@ def summarize_command(
     model: Model = None,
     device: Device = "auto",
     dtype: Dtype = "auto",
-    batch_size: BatchSize = 8,
+    batch_size: BatchSize = None,
+    threads: Threads = None,
+    backend: Backend = "torch",
+    compute_type: ComputeType = "auto",
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
@@ -165,17 +192,22 @@ def summarize_command(
         env,
         task_name="summarize",
         settings=settings,
-        files=files,
-        mode=mode,
-        text_field=field,
-        model=model,
-        device=device,
-        dtype=dtype,
-        batch_size=batch_size,
-        json_output=json_output,
-        output=output,
-        encoding=encoding,
-        errors=errors,
+        options=RunOptions(
+            files=files,
+            mode=mode,
+            text_field=field,
+            model=model,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+            threads=threads,
+            backend=backend,
+            compute_type=compute_type,
+            json_output=json_output,
+            output=output,
+            encoding=encoding,
+            errors=errors,
+        ),
     )
 
 
@@ -201,7 +233,10 @@ def translate_command(
     model: Model = None,
     device: Device = "auto",
     dtype: Dtype = "auto",
-    batch_size: BatchSize = 8,
+    batch_size: BatchSize = None,
+    threads: Threads = None,
+    backend: Backend = "torch",
+    compute_type: ComputeType = "auto",
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
@@ -233,17 +268,22 @@ def translate_command(
         env,
         task_name="translate",
         settings=settings,
-        files=files,
-        mode=mode,
-        text_field=field,
-        model=model,
-        device=device,
-        dtype=dtype,
-        batch_size=batch_size,
-        json_output=json_output,
-        output=output,
-        encoding=encoding,
-        errors=errors,
+        options=RunOptions(
+            files=files,
+            mode=mode,
+            text_field=field,
+            model=model,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+            threads=threads,
+            backend=backend,
+            compute_type=compute_type,
+            json_output=json_output,
+            output=output,
+            encoding=encoding,
+            errors=errors,
+        ),
         languages=(source.lower(), to.lower()),
     )
 
@@ -277,7 +317,10 @@ def ask_command(
     model: Model = None,
     device: Device = "auto",
     dtype: Dtype = "auto",
-    batch_size: BatchSize = 8,
+    batch_size: BatchSize = None,
+    threads: Threads = None,
+    backend: Backend = "torch",
+    compute_type: ComputeType = "auto",
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
@@ -328,17 +371,22 @@ def ask_command(
         env,
         task_name="ask",
         settings=settings,
-        files=args,
-        mode=mode,
-        text_field=context_field,
-        model=model,
-        device=device,
-        dtype=dtype,
-        batch_size=batch_size,
-        json_output=json_output,
-        output=output,
-        encoding=encoding,
-        errors=errors,
+        options=RunOptions(
+            files=args,
+            mode=mode,
+            text_field=context_field,
+            model=model,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+            threads=threads,
+            backend=backend,
+            compute_type=compute_type,
+            json_output=json_output,
+            output=output,
+            encoding=encoding,
+            errors=errors,
+        ),
         make_input=make_input,
         items=items,
     )
@@ -362,7 +410,10 @@ def sentiment_command(
     model: Model = None,
     device: Device = "auto",
     dtype: Dtype = "auto",
-    batch_size: BatchSize = 8,
+    batch_size: BatchSize = None,
+    threads: Threads = None,
+    backend: Backend = "torch",
+    compute_type: ComputeType = "auto",
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
@@ -389,15 +440,20 @@ def sentiment_command(
         env,
         task_name="sentiment",
         settings=settings,
-        files=files,
-        mode=mode,
-        text_field=field,
-        model=model,
-        device=device,
-        dtype=dtype,
-        batch_size=batch_size,
-        json_output=json_output,
-        output=output,
-        encoding=encoding,
-        errors=errors,
+        options=RunOptions(
+            files=files,
+            mode=mode,
+            text_field=field,
+            model=model,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+            threads=threads,
+            backend=backend,
+            compute_type=compute_type,
+            json_output=json_output,
+            output=output,
+            encoding=encoding,
+            errors=errors,
+        ),
     )

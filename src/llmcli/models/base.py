@@ -38,4 +38,12 @@ class LoadedModel:
         record["family"] = self.family.value
         record["device"] = self.device
         record["dtype"] = self.dtype
+        record["backend"] = self.backend
+        if self.device == "cpu" and "threads" in self.extra:
+            record["threads"] = self.extra["threads"]
         return record
+
+    @property
+    def backend(self) -> str:
+        """``torch`` or ``ctranslate2`` (then ``dtype`` is CTranslate2's compute type)."""
+        return str(self.extra.get("backend", "torch"))

@@ -22,9 +22,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from llmcli.errors import ModelUnavailableError, UsageError
-from llmcli.models import builtin
+from llmcli.models import builtin, ct2
 from llmcli.models.base import Family, LoadedModel
 from llmcli.models.registry import SPECS, ModelRef, SourceKind, resolve
+from llmcli.models.threads import apply_threads
 
 Notice = Callable[[str], None]
 
@@ -50,7 +51,18 @@ _TOKENIZER_FILES = (
 _SNAPSHOT = re.compile(r"^[0-9a-f]{40}$")
 _TRUE = ("1", "true", "yes", "on")
 
-_cache: dict[tuple[str, str, str, str], LoadedModel] = {}
+_cache: dict[tuple[str, ...], LoadedModel] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Engine:
+    """How weights run: the backend, its precision (dtype or compute type), CPU threads."""
+
+    backend: str
+    dtype: str
+    threads: int
+
+
 _cache_lock = threading.Lock()
 
 
@@ -63,25 +75,38 @@ def load_model(
     env: Mapping[str, str] | None = None,
     languages: tuple[str, str] | None = None,
     notice: Notice | None = None,
+    threads: int | None = None,
+    backend: str = "torch",
+    compute_type: str = "auto",
 ) -> LoadedModel:
     """Resolve ``name`` for ``task`` and load it, in eval mode, on ``device``.
 
     ``name`` None means the configured (``LLMCLI_MODEL_<TASK>``) or built-in default.
-    Loaded models are kept per process: the same model, device and dtype give the
-    same object. Raises UsageError for bad options, ModelUnavailableError for a
-    model that cannot be found or read.
+    ``threads`` None means ``OMP_NUM_THREADS`` or the physical cores. ``backend``
+    ``ctranslate2`` converts the model once and generates with CTranslate2 at
+    ``compute_type``. Loaded models are kept per process: the same model, device,
+    dtype and backend give the same object. Raises UsageError for bad options,
+    ModelUnavailableError for a model that cannot be found or read.
     """
     env = os.environ if env is None else env
     _check_dtype_name(dtype)
+    ct2.check_backend(backend, compute_type)
+    if threads is not None and threads < 1:
+        raise UsageError("threads must be at least 1")
     require_model_extra()
     ref = resolve(name, task, env, languages)
     torch_device = resolve_device(device)
-    dtype_name = resolve_dtype(dtype, torch_device)
-    key = (ref.kind.value, ref.target, torch_device, dtype_name)
+    thread_count = apply_threads(threads, env)
+    if backend == "ctranslate2":
+        dtype_name = ct2.resolve_compute_type(compute_type, torch_device)
+    else:
+        dtype_name = resolve_dtype(dtype, torch_device)
+    engine = Engine(backend, dtype_name, thread_count)
+    key = (ref.kind.value, ref.target, torch_device, dtype_name, backend, str(thread_count))
     with _cache_lock:
         loaded = _cache.get(key)
         if loaded is None:
-            loaded = _load(ref, torch_device, dtype_name, env, notice)
+            loaded = _load(ref, torch_device, engine, env, notice)
             _cache[key] = loaded
     if loaded.name != ref.requested:
         # Same weights, asked for under another name: share them, report the new name.
@@ -160,7 +185,7 @@ def resolve_dtype(dtype: str, device: str) -> str:
 
 
 def _load(
-    ref: ModelRef, device: str, dtype: str, env: Mapping[str, str], notice: Notice | None
+    ref: ModelRef, device: str, engine: Engine, env: Mapping[str, str], notice: Notice | None
 ) -> LoadedModel:
     extra: dict[str, Any] = {}
     revision: str | None = None
@@ -184,7 +209,7 @@ def _load(
     if ref.spec is not None:
         extra["license"] = ref.spec.license
     with _quiet():
-        return _load_folder(ref, folder, source, revision, device, dtype, extra, notice)
+        return _load_folder(ref, folder, source, revision, device, engine, extra, env, notice)
 
 
 def _load_folder(
@@ -193,11 +218,11 @@ def _load_folder(
     source: str,
     revision: str | None,
     device: str,
-    dtype: str,
+    engine: Engine,
     extra: dict[str, Any],
+    env: Mapping[str, str],
     notice: Notice | None,
 ) -> LoadedModel:
-    import torch
     from transformers import (
         AutoConfig,
         AutoModelForCausalLM,
@@ -228,6 +253,46 @@ def _load_folder(
         raise ModelUnavailableError(
             f"cannot read the tokenizer of {what}: {_first_line(exc)}"
         ) from exc
+    extra["threads"] = engine.threads
+    if engine.backend == "ctranslate2":
+        extra["backend"] = "ctranslate2"
+        model: Any = ct2.load(
+            folder,
+            config,
+            family,
+            device=device,
+            compute_type=engine.dtype,
+            threads=engine.threads,
+            env=env,
+            notice=notice,
+        )
+    else:
+        model = _torch_weights(auto_class, folder, what, device, engine.dtype, notice)
+
+    if family is Family.CAUSAL:
+        _prepare_causal_tokenizer(tokenizer, model)
+    context = _context_length(tokenizer, config)
+    if context is not None:
+        extra["context_length"] = context
+    extra["architecture"] = (config.architectures or [type(model).__name__])[0]
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        family=family,
+        name=ref.requested,
+        source=source,
+        revision=revision,
+        device=device,
+        dtype=engine.dtype,
+        extra=extra,
+    )
+
+
+def _torch_weights(
+    auto_class: Any, folder: Path, what: str, device: str, dtype: str, notice: Notice | None
+) -> Any:
+    import torch
+
     try:
         model, info = auto_class.from_pretrained(
             folder,
@@ -254,24 +319,7 @@ def _load_folder(
             hint="try --device cpu or a smaller --dtype",
         ) from exc
     model.eval()
-
-    if family is Family.CAUSAL:
-        _prepare_causal_tokenizer(tokenizer, model)
-    context = _context_length(tokenizer, config)
-    if context is not None:
-        extra["context_length"] = context
-    extra["architecture"] = (config.architectures or [type(model).__name__])[0]
-    return LoadedModel(
-        model=model,
-        tokenizer=tokenizer,
-        family=family,
-        name=ref.requested,
-        source=source,
-        revision=revision,
-        device=device,
-        dtype=dtype,
-        extra=extra,
-    )
+    return model
 
 
 def family_of(config: Any, what: str = "the model") -> Family:

@@ -15,6 +15,7 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import LoadedModel
+from llmcli.tasks.batching import plan
 from llmcli.tasks.generation import model_inputs
 
 
@@ -42,7 +43,7 @@ def answer_spans(
     stride: int,
     max_answer_tokens: int,
     allow_no_answer: bool,
-    batch_size: int,
+    batch_size: int | None,
 ) -> list[SpanAnswer]:
     """The best answer span for each (question, context) pair."""
     import numpy as np
@@ -93,8 +94,9 @@ def answer_spans(
     best: list[SpanAnswer] = [SpanAnswer(None, None, 0.0, 1.0, 0) for _ in questions]
     pad = tokenizer.pad_token_id or 0
     cls_id = tokenizer.cls_token_id
-    for begin in range(0, len(features), batch_size):
-        batch = features[begin : begin + batch_size]
+    lengths = [len(f["input_ids"]) for f in features]
+    for rows in plan(lengths, batch_size, loaded.device):
+        batch = [features[r] for r in rows]
         width = max(len(f["input_ids"]) for f in batch)
         tensors: dict[str, Any] = {}
         for key, fill in (("input_ids", pad), ("attention_mask", 0), ("token_type_ids", 0)):

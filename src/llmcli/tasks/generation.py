@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from llmcli.errors import UsageError
+from llmcli.models import ct2
 from llmcli.models.base import Family, LoadedModel
+from llmcli.tasks.batching import plan
 
 #: Used when neither the tokenizer nor the config states a context length.
 FALLBACK_CONTEXT = 512
@@ -31,13 +33,14 @@ class DecodingSettings:
     top_p: float = 1.0
     top_k: int = 50
     seed: int | None = None  # used when sampling; None picks one and records it
-    batch_size: int = 8  # sequences per forward pass (chunks and sentences of all items)
+    # Sequences per forward pass (chunks and sentences of all items); None: sized by tokens.
+    batch_size: int | None = None
 
     def check(self) -> None:
         """Raise UsageError on values no model accepts."""
         if self.num_beams < 1:
             raise UsageError("num_beams must be at least 1")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise UsageError("batch_size must be at least 1")
         if self.do_sample and self.temperature <= 0:
             raise UsageError("temperature must be positive when sampling")
@@ -177,13 +180,8 @@ def seeded(loaded: LoadedModel, decoding: DecodingSettings) -> Iterator[None]:
         yield
 
 
-def _batches(lengths: Sequence[int], size: int) -> list[list[int]]:
-    # Longest first, so each batch holds similar lengths and padding stays small.
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[i : i + size] for i in range(0, len(order), size)]
-
-
-def _pad(rows: Sequence[Sequence[int]], value: int, left: bool, device: str) -> tuple[Any, Any]:
+def pad_rows(rows: Sequence[Sequence[int]], value: int, left: bool, device: str) -> tuple[Any, Any]:
+    """Tensors ``(ids, attention_mask)`` of ``rows`` padded to the longest, on ``device``."""
     import torch
 
     width = max(len(r) for r in rows)
@@ -221,7 +219,7 @@ def generate(
 ) -> list[Generation]:
     """Generate a continuation for each prompt (causal) or encoder input (seq2seq).
 
-    Prompts are batched ``decoding.batch_size`` at a time, longest first; causal
+    Prompts are batched longest first (:func:`llmcli.tasks.batching.plan`); causal
     batches are left-padded. Each sequence stops at its own end: an end-of-sequence
     token, or a line break when ``stop_at_newline``. ``processor(rows, prompt_width)``
     may return an extra logits processor for a batch (``rows``: prompt indices).
@@ -268,9 +266,43 @@ def generate(
         kwargs.update(return_dict_in_generate=True, output_scores=True)
     if length_penalty is not None:
         kwargs["length_penalty"] = length_penalty
-    for rows in _batches([len(p) for p in prompts], decoding.batch_size):
+    batches = plan(
+        [len(p) for p in prompts], decoding.batch_size, loaded.device, new_tokens=max_new_tokens
+    )
+    if loaded.backend == "ctranslate2":
+        if processor is not None or want_logprobs:
+            raise UsageError("this task needs --backend torch (it constrains decoding)")
+        request = ct2.Request(
+            max_new_tokens=max_new_tokens,
+            min_new_tokens=min_new_tokens,
+            num_beams=decoding.num_beams,
+            do_sample=decoding.do_sample,
+            temperature=decoding.temperature,
+            top_p=decoding.top_p,
+            top_k=decoding.top_k,
+            seed=decoding.seed,
+            end_ids=ends,
+            forced_bos_token_id=forced_bos_token_id,
+            no_repeat_ngram_size=no_repeat_ngram_size,
+            repetition_penalty=repetition_penalty,
+            length_penalty=length_penalty,
+            want_scores=beam_scores,
+        )
+        for rows in batches:
+            outputs = ct2.generate_tokens(
+                loaded.model, loaded.tokenizer, [prompts[i] for i in rows], request
+            )
+            for index, (tokens, score) in zip(rows, outputs, strict=True):
+                if forced_bos_token_id is not None and tokens[:1] == [forced_bos_token_id]:
+                    tokens = tokens[1:]
+                made = _finish(loaded, tokens, ends, newline, None, 0)
+                if score is not None:
+                    made.extra["sequence_score"] = score
+                results[index] = made
+        return [r for r in results if r is not None]
+    for rows in batches:
         batch = [list(prompts[i]) for i in rows]
-        input_ids, mask = _pad(batch, pad, left=causal, device=loaded.device)
+        input_ids, mask = pad_rows(batch, pad, left=causal, device=loaded.device)
         extra = dict(kwargs)
         if processor is not None:
             constraint = processor(rows, input_ids.shape[1])
@@ -343,7 +375,7 @@ def causal_label_logprobs(
     loaded: LoadedModel,
     prompts: Sequence[Sequence[int]],
     labels: Sequence[Sequence[int]],
-    batch_size: int = 8,
+    batch_size: int | None = None,
 ) -> list[list[float]]:
     """log P(label | prompt) for every prompt and label, under a causal model.
 
@@ -359,8 +391,8 @@ def causal_label_logprobs(
     pad = pad_id(loaded)
     scores: list[list[float] | None] = [None] * len(prompts)
     if len(set(firsts)) == len(firsts):
-        for rows in _batches([len(p) for p in prompts], batch_size):
-            ids, mask = _pad([prompts[i] for i in rows], pad, left=True, device=loaded.device)
+        for rows in plan([len(p) for p in prompts], batch_size, loaded.device):
+            ids, mask = pad_rows([prompts[i] for i in rows], pad, left=True, device=loaded.device)
             with torch.inference_mode():
                 logits = loaded.model(input_ids=ids, attention_mask=mask).logits[:, -1, :]
             logp = torch.log_softmax(logits.float(), dim=-1)
@@ -371,10 +403,11 @@ def causal_label_logprobs(
     # with their prompt's end.
     pairs = [(i, k) for i in range(len(prompts)) for k in range(len(labels))]
     totals = [[0.0] * len(labels) for _ in prompts]
-    for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start : start + batch_size]
+    widths = [len(prompts[i]) + len(labels[k]) for i, k in pairs]
+    for rows in plan(widths, batch_size, loaded.device):
+        chunk = [pairs[r] for r in rows]
         sequences = [list(prompts[i]) + list(labels[k]) for i, k in chunk]
-        ids, mask = _pad(sequences, pad, left=False, device=loaded.device)
+        ids, mask = pad_rows(sequences, pad, left=False, device=loaded.device)
         with torch.inference_mode():
             logp = torch.log_softmax(
                 loaded.model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1
@@ -389,7 +422,7 @@ def seq2seq_label_logprobs(
     loaded: LoadedModel,
     inputs: Sequence[Sequence[int]],
     labels: Sequence[Sequence[int]],
-    batch_size: int = 8,
+    batch_size: int | None = None,
 ) -> list[list[float]]:
     """log P(label | input) for every encoder input and decoder label sequence."""
     import torch
@@ -400,11 +433,11 @@ def seq2seq_label_logprobs(
         start_id = pad
     pairs = [(i, k) for i in range(len(inputs)) for k in range(len(labels))]
     totals = [[0.0] * len(labels) for _ in inputs]
-    for begin in range(0, len(pairs), batch_size):
-        chunk = pairs[begin : begin + batch_size]
-        enc_ids, enc_mask = _pad([inputs[i] for i, _ in chunk], pad, False, loaded.device)
+    for rows in plan([len(inputs[i]) for i, _ in pairs], batch_size, loaded.device):
+        chunk = [pairs[r] for r in rows]
+        enc_ids, enc_mask = pad_rows([inputs[i] for i, _ in chunk], pad, False, loaded.device)
         dec_rows = [[int(start_id), *labels[k]] for _, k in chunk]
-        dec_ids, dec_mask = _pad(dec_rows, pad, False, loaded.device)
+        dec_ids, dec_mask = pad_rows(dec_rows, pad, False, loaded.device)
         with torch.inference_mode():
             logits = loaded.model(
                 input_ids=enc_ids,

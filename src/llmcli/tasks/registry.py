@@ -23,6 +23,9 @@ TASKS: dict[str, tuple[type[Any], type[Any]]] = {
     "sentiment": (SentimentTask, SentimentSettings),
 }
 TASK_NAMES = tuple(TASKS)
+#: Tasks that only generate text, so they run on CTranslate2 (ask constrains decoding to
+#: spans of the context and sentiment scores label words: both need the torch model).
+CTRANSLATE2_TASKS = ("summarize", "translate")
 
 
 def build_task(task: str, loaded: LoadedModel, settings: Any = None) -> Task:
@@ -34,6 +37,11 @@ def build_task(task: str, loaded: LoadedModel, settings: Any = None) -> Task:
     """
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r}", hint=f"one of {', '.join(TASK_NAMES)}")
+    if loaded.backend == "ctranslate2" and task not in CTRANSLATE2_TASKS:
+        raise UsageError(
+            f"--backend ctranslate2 runs {' and '.join(CTRANSLATE2_TASKS)}, not {task}",
+            hint="use --backend torch",
+        )
     task_class, settings_class = TASKS[task]
     if settings is None:
         if task == "translate":

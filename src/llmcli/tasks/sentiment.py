@@ -24,6 +24,7 @@ from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
 from llmcli.tasks import chunking, prompts
 from llmcli.tasks.base import TaskInput, TaskResult
+from llmcli.tasks.batching import plan
 from llmcli.tasks.common import check_positive, model_type, unsupported
 from llmcli.tasks.generation import (
     causal_label_logprobs,
@@ -32,6 +33,8 @@ from llmcli.tasks.generation import (
     encode,
     model_inputs,
     normalise,
+    pad_id,
+    pad_rows,
     seq2seq_label_logprobs,
     special_tokens,
 )
@@ -50,7 +53,7 @@ class SentimentSettings:
     labels: tuple[str, ...] = ("negative", "positive")
     max_input_tokens: int | None = None  # window size; None: what the model allows
     threshold: float = 0.5  # multi-label classifiers: labels at or above it are reported
-    batch_size: int = 8
+    batch_size: int | None = None  # None: sized by tokens (see llmcli.tasks.batching)
 
 
 @dataclass
@@ -213,15 +216,19 @@ class SentimentTask:
 
         tokenizer = self.loaded.tokenizer
         model = self.loaded.model
-        results: list[list[float]] = []
-        for start in range(0, len(texts), self.options.batch_size):
-            batch = texts[start : start + self.options.batch_size]
-            # No truncation: every text is already a window that fits the model.
-            encoded = tokenizer(batch, padding=True, return_tensors="pt")
-            encoded = {k: v.to(self.loaded.device) for k, v in encoded.items()}
+        # One tokenizer call for every window; then length-sorted batches, each padded
+        # only to its own longest row. No truncation: every text already fits the model.
+        ids = [list(row) for row in tokenizer(texts)["input_ids"]]
+        pad = pad_id(self.loaded)
+        results: list[list[float]] = [[] for _ in texts]
+        for rows in plan([len(r) for r in ids], self.options.batch_size, self.loaded.device):
+            input_ids, mask = pad_rows([ids[i] for i in rows], pad, False, self.loaded.device)
             with torch.inference_mode():
-                logits = model(**model_inputs(model, encoded)).logits.float()
+                logits = model(
+                    **model_inputs(model, {"input_ids": input_ids, "attention_mask": mask})
+                ).logits.float()
             # Multi-label heads score each label on its own; others share one softmax.
             probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, -1)
-            results.extend([[float(v) for v in row] for row in probs.cpu()])
-        return [[0.0 if math.isnan(v) else v for v in row] for row in results]
+            for index, row in zip(rows, probs.cpu().tolist(), strict=True):
+                results[index] = [0.0 if math.isnan(v) else float(v) for v in row]
+        return results

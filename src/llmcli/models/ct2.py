@@ -1,0 +1,278 @@
+"""The CTranslate2 backend (``--backend ctranslate2``): faster generation on CPU and CUDA.
+
+A model folder is converted once, with CTranslate2's own Transformers converter, into
+``<models>/ctranslate2/`` in llmcli's cache, under the same lock, temporary folder,
+rename and marker as prepared models. The weights keep the folder's own precision and
+are quantized when loaded, so one conversion serves every ``--compute-type``.
+
+Only generation runs here. Tasks still build their prompts with the transformers
+tokenizer, and hand token ids to :func:`generate_tokens`, which returns token ids, so
+chunking, prompts and decoding of the text are shared with the torch backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmcli.errors import ModelUnavailableError, UsageError
+from llmcli.models import cache
+from llmcli.models.base import Family
+
+Notice = Callable[[str], None]
+
+BACKENDS = ("torch", "ctranslate2")
+COMPUTE_TYPES = (
+    "auto",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "float32",
+    "float16",
+    "bfloat16",
+)
+INSTALL_HINT = "pip install 'llmcli[fast]' (or: pip install ctranslate2)"
+_WEIGHTS = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
+
+
+def check_backend(backend: str, compute_type: str) -> None:
+    """Raise UsageError for an unknown backend or compute type."""
+    if backend not in BACKENDS:
+        raise UsageError(f"invalid backend {backend!r}", hint=f"one of {', '.join(BACKENDS)}")
+    if compute_type not in COMPUTE_TYPES:
+        raise UsageError(
+            f"invalid compute type {compute_type!r}", hint=f"one of {', '.join(COMPUTE_TYPES)}"
+        )
+    if backend == "torch" and compute_type != "auto":
+        raise UsageError("--compute-type needs --backend ctranslate2")
+
+
+def require() -> Any:
+    """The ``ctranslate2`` module, or exit 3 with the install command."""
+    try:
+        import ctranslate2
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "--backend ctranslate2 needs the ctranslate2 package, which is not installed",
+            hint=INSTALL_HINT,
+        ) from exc
+    return ctranslate2
+
+
+def resolve_compute_type(compute_type: str, device: str) -> str:
+    """``auto`` → int8 on CPU, int8_float16 on CUDA; refuse what the device cannot run."""
+    ct2 = require()
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    if device != "cpu" and kind != "cuda":
+        raise UsageError(f"--backend ctranslate2 runs on cpu or cuda, not {device}")
+    chosen = compute_type
+    if chosen == "auto":
+        chosen = "int8_float16" if kind == "cuda" else "int8"
+    supported = set(ct2.get_supported_compute_types(kind))
+    if chosen not in supported:
+        raise UsageError(
+            f"compute type {chosen} is not supported on {kind} here",
+            hint=f"one of {', '.join(sorted(supported))}",
+        )
+    return chosen
+
+
+def _fingerprint(folder: Path, version: str) -> str:
+    # A new conversion when the weights change (size or mtime) or CTranslate2 does.
+    digest = hashlib.sha256(f"{folder.resolve()}\0{version}".encode())
+    for pattern in _WEIGHTS:
+        for path in sorted(folder.glob(pattern)):
+            stat = path.stat()
+            digest.update(f"\0{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def converted_dir(folder: Path, env: Mapping[str, str], notice: Notice | None) -> Path:
+    """The CTranslate2 conversion of ``folder`` in the cache, converting it the first time."""
+    ct2 = require()
+    key = _fingerprint(folder, ct2.__version__)
+    target = cache.models_dir(env) / "ctranslate2" / f"{folder.name}-{key}"
+    expect = {"name": folder.name, "fingerprint": key, "ctranslate2": ct2.__version__}
+    if cache.is_complete(target, expect):
+        return target
+    with cache.model_lock(target, notice):
+        if cache.is_complete(target, expect):  # another process converted it meanwhile
+            return target
+        cache.remove_leftovers(target)
+        if notice is not None:
+            notice(f"converting {folder} for CTranslate2 (once) into {target.parent}")
+
+        def build(tmp: Path) -> Mapping[str, Any]:
+            converter = ct2.converters.TransformersConverter(str(folder))
+            try:
+                converter.convert(str(tmp), force=True)
+            except Exception as exc:  # an architecture CTranslate2 does not know, ...
+                raise ModelUnavailableError(
+                    f"CTranslate2 cannot convert {folder}: {str(exc).strip().splitlines()[0]}",
+                    hint="use --backend torch for this model",
+                ) from exc
+            return {**expect, "source": str(folder.resolve())}
+
+        return cache.build_into(target, build)
+
+
+@dataclass
+class CT2Model:
+    """Stands in for the transformers model: its config, and a CTranslate2 engine."""
+
+    engine: Any  # ctranslate2.Translator (seq2seq) or ctranslate2.Generator (causal)
+    config: Any  # the transformers config, for context lengths and model type
+    generation_config: Any
+    seq2seq: bool
+    compute_type: str
+    path: str
+
+
+def load(
+    folder: Path,
+    config: Any,
+    family: Family,
+    *,
+    device: str,
+    compute_type: str,
+    threads: int,
+    env: Mapping[str, str],
+    notice: Notice | None,
+) -> CT2Model:
+    """Convert (once) and load ``folder`` on ``device`` with the resolved compute type."""
+    if family not in (Family.SEQ2SEQ, Family.CAUSAL):
+        raise UsageError(
+            f"--backend ctranslate2 runs generative models, not {family.value} models",
+            hint="use --backend torch",
+        )
+    ct2 = require()
+    path = converted_dir(folder, env, notice)
+    kind, index = "cpu", 0
+    if device.startswith("cuda"):
+        kind = "cuda"
+        index = int(device.split(":", 1)[1]) if ":" in device else 0
+    engine_class = ct2.Translator if family is Family.SEQ2SEQ else ct2.Generator
+    try:
+        engine = engine_class(
+            str(path),
+            device=kind,
+            device_index=index,
+            compute_type=compute_type,
+            intra_threads=threads if kind == "cpu" else 0,
+            inter_threads=1,
+        )
+    except Exception as exc:
+        raise ModelUnavailableError(
+            f"CTranslate2 cannot load {path}: {str(exc).strip().splitlines()[0]}",
+            hint=f"delete {path} to convert it again",
+        ) from exc
+    from transformers import GenerationConfig
+
+    try:
+        generation = GenerationConfig.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError):
+        generation = GenerationConfig.from_model_config(config)
+    return CT2Model(
+        engine=engine,
+        config=config,
+        generation_config=generation,
+        seq2seq=family is Family.SEQ2SEQ,
+        compute_type=compute_type,
+        path=str(path),
+    )
+
+
+@dataclass(kw_only=True)
+class Request:
+    """One batch's decoding options, in CTranslate2's terms."""
+
+    max_new_tokens: int
+    min_new_tokens: int = 0
+    num_beams: int = 1
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 50
+    seed: int | None = None
+    end_ids: Sequence[int] = ()
+    forced_bos_token_id: int | None = None
+    no_repeat_ngram_size: int = 0
+    repetition_penalty: float = 1.0
+    length_penalty: float | None = None
+    want_scores: bool = False
+
+
+def generate_tokens(
+    model: CT2Model, tokenizer: Any, prompts: Sequence[Sequence[int]], request: Request
+) -> list[tuple[list[int], float | None]]:
+    """New token ids (end token kept, so callers cut as with torch) and optional scores."""
+    if not prompts:
+        return []
+    ct2 = require()
+    if request.do_sample and request.seed is not None:
+        ct2.set_random_seed(request.seed)
+    tokens = [tokenizer.convert_ids_to_tokens(list(p)) for p in prompts]
+    common: dict[str, Any] = {
+        "beam_size": request.num_beams,
+        "end_token": list(request.end_ids) or None,
+        "return_end_token": True,
+        "return_scores": request.want_scores,
+        "repetition_penalty": request.repetition_penalty,
+        "no_repeat_ngram_size": request.no_repeat_ngram_size,
+        "length_penalty": 1.0 if request.length_penalty is None else request.length_penalty,
+        "max_batch_size": len(prompts),
+    }
+    if request.do_sample:
+        common.update(
+            sampling_topk=request.top_k if request.top_k > 0 else 0,
+            sampling_topp=request.top_p,
+            sampling_temperature=request.temperature,
+        )
+    if model.seq2seq:
+        prefix = None
+        extra_len = 0
+        if request.forced_bos_token_id is not None:
+            # M2M100/NLLB: the target language token starts every output.
+            first = tokenizer.convert_ids_to_tokens([request.forced_bos_token_id])
+            prefix = [first for _ in prompts]
+            extra_len = 1
+        results = model.engine.translate_batch(
+            tokens,
+            target_prefix=prefix,
+            max_decoding_length=request.max_new_tokens + extra_len,
+            min_decoding_length=max(request.min_new_tokens + extra_len, 1),
+            max_input_length=0,  # tasks chunk inputs to the model's context themselves
+            **common,
+        )
+        out = []
+        for result in results:
+            ids = [int(i) for i in _hypothesis_ids(tokenizer, result)]
+            score = float(result.scores[0]) if request.want_scores and result.scores else None
+            out.append((ids, score))
+        return out
+    results = model.engine.generate_batch(
+        tokens,
+        max_length=request.max_new_tokens,
+        min_length=request.min_new_tokens,
+        include_prompt_in_result=False,
+        **common,
+    )
+    return [
+        (
+            [int(i) for i in result.sequences_ids[0]],
+            float(result.scores[0]) if request.want_scores and result.scores else None,
+        )
+        for result in results
+    ]
+
+
+def _hypothesis_ids(tokenizer: Any, result: Any) -> list[int]:
+    # Translator results carry tokens; map them back to ids with the same vocabulary.
+    ids = getattr(result, "sequences_ids", None)
+    if ids:
+        return list(ids[0])
+    return list(tokenizer.convert_tokens_to_ids(result.hypotheses[0]))
