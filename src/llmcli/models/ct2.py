@@ -21,6 +21,7 @@ from typing import Any
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models import cache
 from llmcli.models.base import Family
+from llmcli.models.quiet import quiet_transformers
 
 Notice = Callable[[str], None]
 
@@ -107,9 +108,10 @@ def converted_dir(folder: Path, env: Mapping[str, str], notice: Notice | None) -
             notice(f"converting {folder} for CTranslate2 (once) into {target.parent}")
 
         def build(tmp: Path) -> Mapping[str, Any]:
-            converter = ct2.converters.TransformersConverter(str(folder))
+            converter = _converter_class(ct2)(str(folder))
             try:
-                converter.convert(str(tmp), force=True)
+                with quiet_transformers():
+                    converter.convert(str(tmp), force=True)
             except Exception as exc:  # an architecture CTranslate2 does not know, ...
                 raise ModelUnavailableError(
                     f"CTranslate2 cannot convert {folder}: {str(exc).strip().splitlines()[0]}",
@@ -118,6 +120,27 @@ def converted_dir(folder: Path, env: Mapping[str, str], notice: Notice | None) -
             return {**expect, "source": str(folder.resolve())}
 
         return cache.build_into(target, build)
+
+
+def _converter_class(ct2: Any) -> Any:
+    class Converter(ct2.converters.TransformersConverter):  # type: ignore[misc]
+        def load_model(self, model_class: Any, path: str, **kwargs: Any) -> Any:
+            model = super().load_model(model_class, path, **kwargs)
+            config = model.config
+            # transformers 5 dropped BART's layer-norm placement flags, which CTranslate2's
+            # BART loader still reads; BART is post-norm with a norm after the embeddings.
+            kind = getattr(config, "model_type", "")
+            if kind == "bart":
+                for name, value in (("normalize_before", False), ("normalize_embedding", True)):
+                    if not hasattr(config, name):
+                        setattr(config, name, value)
+            # transformers 5 scales T5's decoder output by ``scale_decoder_outputs``, where
+            # CTranslate2 (like transformers 4) goes by ``tie_word_embeddings``.
+            if kind in ("t5", "mt5", "umt5") and hasattr(config, "scale_decoder_outputs"):
+                config.tie_word_embeddings = bool(config.scale_decoder_outputs)
+            return model
+
+    return Converter
 
 
 @dataclass
@@ -204,6 +227,9 @@ class Request:
     repetition_penalty: float = 1.0
     length_penalty: float | None = None
     want_scores: bool = False
+    # From the model's generation config, which transformers applies by itself:
+    forced_eos_token_id: int | None = None  # the last token allowed is forced to be eos
+    suppressed: Sequence[Sequence[int]] = ()  # ``bad_words_ids``: never generated
 
 
 def generate_tokens(
@@ -226,6 +252,15 @@ def generate_tokens(
         "length_penalty": 1.0 if request.length_penalty is None else request.length_penalty,
         "max_batch_size": len(prompts),
     }
+    if request.suppressed:
+        common["suppress_sequences"] = [
+            tokenizer.convert_ids_to_tokens(list(seq)) for seq in request.suppressed
+        ]
+    # transformers forces eos as the last allowed token: one fewer free token, then eos.
+    forced = request.forced_eos_token_id
+    budget = request.max_new_tokens - (1 if forced is not None else 0)
+    if forced is not None and budget <= 0:
+        return [([forced], None) for _ in prompts]
     if request.do_sample:
         common.update(
             sampling_topk=request.top_k if request.top_k > 0 else 0,
@@ -243,31 +278,31 @@ def generate_tokens(
         results = model.engine.translate_batch(
             tokens,
             target_prefix=prefix,
-            max_decoding_length=request.max_new_tokens + extra_len,
-            min_decoding_length=max(request.min_new_tokens + extra_len, 1),
+            max_decoding_length=budget + extra_len,
+            min_decoding_length=min(request.min_new_tokens, budget) + extra_len,
             max_input_length=0,  # tasks chunk inputs to the model's context themselves
             **common,
         )
-        out = []
-        for result in results:
-            ids = [int(i) for i in _hypothesis_ids(tokenizer, result)]
-            score = float(result.scores[0]) if request.want_scores and result.scores else None
-            out.append((ids, score))
-        return out
-    results = model.engine.generate_batch(
-        tokens,
-        max_length=request.max_new_tokens,
-        min_length=request.min_new_tokens,
-        include_prompt_in_result=False,
-        **common,
-    )
-    return [
-        (
-            [int(i) for i in result.sequences_ids[0]],
-            float(result.scores[0]) if request.want_scores and result.scores else None,
+        hypotheses = [[int(i) for i in _hypothesis_ids(tokenizer, r)] for r in results]
+        limit = budget + extra_len
+    else:
+        results = model.engine.generate_batch(
+            tokens,
+            max_length=budget,
+            min_length=min(request.min_new_tokens, budget),
+            include_prompt_in_result=False,
+            **common,
         )
-        for result in results
-    ]
+        hypotheses = [[int(i) for i in r.sequences_ids[0]] for r in results]
+        limit = budget
+    out: list[tuple[list[int], float | None]] = []
+    ends = set(request.end_ids)
+    for ids, result in zip(hypotheses, results, strict=True):
+        if forced is not None and len(ids) >= limit and not ends.intersection(ids):
+            ids.append(forced)
+        score = float(result.scores[0]) if request.want_scores and result.scores else None
+        out.append((ids, score))
+    return out
 
 
 def _hypothesis_ids(tokenizer: Any, result: Any) -> list[int]:

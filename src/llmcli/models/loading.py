@@ -14,9 +14,7 @@ import re
 import socket
 import struct
 import threading
-import warnings
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -24,6 +22,7 @@ from urllib.parse import urlparse
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models import builtin, ct2
 from llmcli.models.base import Family, LoadedModel
+from llmcli.models.quiet import quiet_transformers
 from llmcli.models.registry import SPECS, ModelRef, SourceKind, resolve
 from llmcli.models.threads import apply_threads
 
@@ -208,7 +207,7 @@ def _load(
         revision = _snapshot_revision(folder)
     if ref.spec is not None:
         extra["license"] = ref.spec.license
-    with _quiet():
+    with quiet_transformers():
         return _load_folder(ref, folder, source, revision, device, engine, extra, env, notice)
 
 
@@ -377,29 +376,6 @@ def _context_length(tokenizer: Any, config: Any) -> int | None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence transformers' progress bars, log lines and warnings while loading.
-
-    Core code never prints; what matters reaches the user as a notice or an error.
-    """
-    from transformers.utils import logging as _hf_logging
-
-    hf_logging: Any = _hf_logging  # partially annotated; see builtin.convert_gguf
-    verbosity = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 # --- local directories ------------------------------------------------------------------
@@ -594,7 +570,7 @@ def _download(hub_id: str, what: str, env: Mapping[str, str]) -> Path:
     # The files a transformers model needs; skips TF/Flax/ONNX/GGUF copies.
     patterns = ["*.json", "*.model", "*.spm", "*.txt", "*.jinja", "*.tiktoken", "*.safetensors"]
     try:
-        with _quiet():
+        with quiet_transformers():
             folder = Path(
                 snapshot_download(hub_id, allow_patterns=patterns, cache_dir=_hub_cache_dir(env))
             )

@@ -287,6 +287,8 @@ def generate(
             repetition_penalty=repetition_penalty,
             length_penalty=length_penalty,
             want_scores=beam_scores,
+            forced_eos_token_id=getattr(model.generation_config, "forced_eos_token_id", None),
+            suppressed=getattr(model.generation_config, "bad_words_ids", None) or (),
         )
         for rows in batches:
             outputs = ct2.generate_tokens(

@@ -28,6 +28,15 @@ TASK_NAMES = tuple(TASKS)
 CTRANSLATE2_TASKS = ("summarize", "translate")
 
 
+def check_backend(task: str, backend: str) -> None:
+    """Raise UsageError if ``task`` cannot run on ``backend`` (before loading anything)."""
+    if backend == "ctranslate2" and task not in CTRANSLATE2_TASKS:
+        raise UsageError(
+            f"--backend ctranslate2 runs {' and '.join(CTRANSLATE2_TASKS)}, not {task}",
+            hint="use --backend torch",
+        )
+
+
 def build_task(task: str, loaded: LoadedModel, settings: Any = None) -> Task:
     """A configured task bound to ``loaded``.
 
@@ -37,11 +46,7 @@ def build_task(task: str, loaded: LoadedModel, settings: Any = None) -> Task:
     """
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r}", hint=f"one of {', '.join(TASK_NAMES)}")
-    if loaded.backend == "ctranslate2" and task not in CTRANSLATE2_TASKS:
-        raise UsageError(
-            f"--backend ctranslate2 runs {' and '.join(CTRANSLATE2_TASKS)}, not {task}",
-            hint="use --backend torch",
-        )
+    check_backend(task, loaded.backend)
     task_class, settings_class = TASKS[task]
     if settings is None:
         if task == "translate":
