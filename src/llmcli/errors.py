@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from llmcli.exit_status import ExitStatus
 
 
@@ -43,3 +46,41 @@ class OutputError(LlmcliError):
     """The result could not be written (full disk, missing directory, no permission)."""
 
     exit_status = ExitStatus.ERROR
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, carrying what was finished before it; the CLI prints it and exits 130.
+
+    A KeyboardInterrupt, so nothing that catches ``Exception`` swallows it.
+    """
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one item (a line, a record or a whole file) failed under ``--keep-going``."""
+
+    type: str  # the exception's class name
+    message: str  # one line, starting with the item's location
+    exit_code: int  # what the error would have exited with on its own
+
+    @classmethod
+    def of(cls, exc: BaseException, location: str | None = None) -> Failure:
+        """The failure ``exc`` stands for; ``location`` is prefixed unless already there."""
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if location and not text.startswith(f"{location}:"):
+            text = f"{location}: {text}"
+        status = exc.exit_status if isinstance(exc, LlmcliError) else ExitStatus.ERROR
+        return cls(type=type(exc).__name__, message=text, exit_code=int(status))
+
+    def fields(self) -> dict[str, Any]:
+        """The ``error`` object of the item's JSON record."""
+        return {"type": self.type, "message": self.message, "exit_code": self.exit_code}
+
+
+def isolatable(exc: BaseException) -> bool:
+    """Whether ``--keep-going`` may record ``exc`` against one item and go on.
+
+    Errors of an item or its input are; Ctrl-C, exit requests and running out of memory
+    are not (they concern the whole run).
+    """
+    return isinstance(exc, Exception) and not isinstance(exc, (MemoryError, OutputError))

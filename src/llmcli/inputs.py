@@ -17,7 +17,7 @@ from enum import Enum
 from typing import IO, Any
 
 from llmcli.environment import Environment
-from llmcli.errors import InputError, UsageError
+from llmcli.errors import Failure, InputError, UsageError
 
 STDIN_NAME = "<stdin>"
 
@@ -51,6 +51,7 @@ class Item:
     line: int | None = None
     record: dict[str, Any] = field(default_factory=dict)
     blank: bool = False  # a blank line in --lines mode: no work, but keeps output aligned
+    failure: Failure | None = None  # --keep-going: unreadable; no work, an error record
 
     @property
     def location(self) -> str:
@@ -94,6 +95,16 @@ def _open_binary(source: Source, env: Environment) -> IO[bytes]:
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def check_sources(sources: Iterable[Source], env: Environment) -> None:
+    """Fail now if a named file cannot be opened (missing, a directory, unreadable).
+
+    Call it before anything slow, such as loading a model, so a typo costs no wait.
+    """
+    for source in sources:
+        if not source.is_stdin:
+            _open_binary(source, env).close()
 
 
 class _LineDecoder:
@@ -236,6 +247,12 @@ def iter_json_records(
             yield lineno, parse_json_line(source, lineno, text)
 
 
+def field_names(record: dict[str, Any]) -> str:
+    """The record's field names for a message: sorted, on one line whatever they hold."""
+    names = [name if name.isprintable() else repr(name) for name in sorted(record)]
+    return ", ".join(names) or "none"
+
+
 def text_field(
     source: Source, lineno: int, record: dict[str, Any], name: str, option: str = "--field"
 ) -> str:
@@ -243,7 +260,7 @@ def text_field(
     if name not in record:
         raise InputError(
             f"{source.name}:{lineno}: no field {name!r}",
-            hint=f"fields here: {', '.join(sorted(record)) or 'none'}; choose one with {option}",
+            hint=f"fields here: {field_names(record)}; choose one with {option}",
         )
     value = record[name]
     if not isinstance(value, str):
@@ -261,19 +278,64 @@ def iter_items(
     field_name: str = "text",
     encoding: str = "utf-8",
     errors: str = "strict",
+    keep_going: bool = False,
 ) -> Iterator[Item]:
-    """Cut every source into items, lazily, in order."""
+    """Cut every source into items, lazily, in order.
+
+    With ``keep_going``, input errors become items carrying a :class:`Failure` instead of
+    ending the stream: a JSON Lines line that is not an object or lacks the field is one
+    failed item; a file that cannot be opened, read or decoded is one failed item, and
+    the rest of that file is skipped (lines read before the error stay).
+    """
     index = 0
     for source in sources:
-        if mode is InputMode.WHOLE:
-            yield Item(read_text(source, env, encoding, errors), source.name, index)
+        try:
+            for line, text, record, failure in _source_items(
+                source, mode, env, field_name, encoding, errors, keep_going
+            ):
+                blank = mode is InputMode.LINES and failure is None and not text.strip()
+                yield Item(text, source.name, index, line, record, blank, failure)
+                index += 1
+        except InputError as exc:
+            if not keep_going:
+                raise
+            yield Item("", source.name, index, failure=Failure.of(exc, source.name))
             index += 1
-        elif mode is InputMode.LINES:
-            for lineno, text in iter_source_lines(source, env, encoding, errors):
-                yield Item(text, source.name, index, lineno, blank=not text.strip())
-                index += 1
-        else:
-            for lineno, record in iter_json_records(source, env, encoding, errors):
-                text = text_field(source, lineno, record, field_name)
-                yield Item(text, source.name, index, lineno, record=record)
-                index += 1
+
+
+_Cut = tuple[int | None, str, dict[str, Any], Failure | None]
+
+
+def _source_items(
+    source: Source,
+    mode: InputMode,
+    env: Environment,
+    field_name: str,
+    encoding: str,
+    errors: str,
+    keep_going: bool,
+) -> Iterator[_Cut]:
+    """``(line, text, record, failure)`` for each item of one source."""
+    if mode is InputMode.WHOLE:
+        whole = read_text(source, env, encoding, errors)
+        if not whole.strip():
+            # Nothing for a model to work on: an error, not a made-up summary or label.
+            raise InputError(
+                f"{source.name}: empty input", hint="the whole file is one item and holds no text"
+            )
+        yield None, whole, {}, None
+        return
+    for lineno, text in iter_source_lines(source, env, encoding, errors):
+        if mode is InputMode.LINES:
+            yield lineno, text, {}, None
+            continue
+        if not text.strip():
+            continue
+        record: dict[str, Any] = {}
+        try:
+            record = parse_json_line(source, lineno, text)
+            yield lineno, text_field(source, lineno, record, field_name), record, None
+        except InputError as exc:
+            if not keep_going:
+                raise
+            yield lineno, "", record, Failure.of(exc, f"{source.name}:{lineno}")

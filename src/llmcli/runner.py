@@ -12,16 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmcli import __version__
+from llmcli.errors import Failure, isolatable
 from llmcli.inputs import Item
 from llmcli.tasks.base import Task, TaskInput, TaskResult
 
 
 @dataclass
 class Outcome:
-    """One item and its result (``None`` for a blank line that needed no work)."""
+    """One item and its result: ``None`` for a blank line, or for a failed item (with
+    ``--keep-going``), whose ``failure`` says why."""
 
     item: Item
     result: TaskResult | None
+    failure: Failure | None = None
 
 
 def default_input(item: Item) -> TaskInput:
@@ -30,7 +33,8 @@ def default_input(item: Item) -> TaskInput:
 
 
 #: Most non-blank items handed to a task at once. The task sorts them by length and batches
-#: them for the model, so a larger window means less padding; it also bounds memory.
+#: them for the model, so a larger window means less padding; it also bounds memory, and
+#: is how much work ``-o FILE`` commits to its journal at a time.
 WINDOW_ITEMS = 256
 #: Most characters in one window, so windows of long documents stay small in memory.
 WINDOW_CHARS = 2_000_000
@@ -44,35 +48,115 @@ def run_task(
     *,
     window_items: int = WINDOW_ITEMS,
     window_chars: int = WINDOW_CHARS,
+    keep_going: bool = False,
 ) -> Iterator[Outcome]:
-    """Yield an :class:`Outcome` per item, in input order, a window of items at a time.
+    """Yield an :class:`Outcome` per item, in input order, a window of items at a time."""
+    for window in run_windows(
+        task,
+        items,
+        make_input,
+        step,
+        window_items=window_items,
+        window_chars=window_chars,
+        keep_going=keep_going,
+    ):
+        yield from window
+
+
+def run_windows(
+    task: Task,
+    items: Iterable[Item],
+    make_input: Callable[[Item], TaskInput] = default_input,
+    step: Callable[[int], None] | None = None,
+    *,
+    window_items: int = WINDOW_ITEMS,
+    window_chars: int = WINDOW_CHARS,
+    keep_going: bool = False,
+) -> Iterator[list[Outcome]]:
+    """Yield the outcomes of each window, in input order.
 
     A window closes after ``window_items`` non-blank items or ``window_chars`` characters,
-    whichever comes first, so where windows split depends only on the input.
+    whichever comes first, so where windows split depends only on the input (and a run
+    restarted at a window boundary splits the rest exactly as an uninterrupted one).
+    Items are read up to the end of a window and no further.
+
+    With ``keep_going``, an item whose input cannot be built, or that makes the task
+    raise, gets a :class:`Failure` instead of ending the run: a window that raises is
+    run again one item at a time, so only the items that fail alone fail.
     """
     pending: list[Item] = []
     work: list[Item] = []
     chars = 0
 
-    def flush() -> Iterator[Outcome]:
-        results = iter(task.run([make_input(it) for it in work]) if work else [])
+    def flush() -> list[Outcome]:
+        results = iter(_run_window(task, work, make_input, keep_going) if work else [])
+        outcomes = []
         for it in pending:
-            yield Outcome(it, None if it.blank else next(results))
+            if it.failure is not None:
+                outcomes.append(Outcome(it, None, it.failure))
+            elif it.blank:
+                outcomes.append(Outcome(it, None))
+            else:
+                result = next(results)
+                if isinstance(result, Failure):
+                    outcomes.append(Outcome(it, None, result))
+                else:
+                    outcomes.append(Outcome(it, result))
         if step is not None and work:
             step(len(work))
         pending.clear()
         work.clear()
+        return outcomes
 
     for item in items:
         pending.append(item)
-        if not item.blank:
+        if not item.blank and item.failure is None:
             work.append(item)
             chars += len(item.text)
             if len(work) >= window_items or chars >= window_chars:
-                yield from flush()
+                yield flush()
                 chars = 0
     if pending:
-        yield from flush()
+        yield flush()
+
+
+def _run_window(
+    task: Task,
+    work: list[Item],
+    make_input: Callable[[Item], TaskInput],
+    keep_going: bool,
+) -> list[TaskResult | Failure]:
+    """One result per item of ``work``; with ``keep_going`` failures take their place."""
+    if not keep_going:
+        return list(task.run([make_input(it) for it in work]))
+    results: list[TaskResult | Failure | None] = [None] * len(work)
+    inputs: list[tuple[int, TaskInput]] = []
+    for i, it in enumerate(work):
+        try:
+            inputs.append((i, make_input(it)))
+        except Exception as exc:
+            if not isolatable(exc):
+                raise
+            results[i] = Failure.of(exc, it.location)
+    batch: list[TaskResult] | None = None
+    if len(inputs) > 1:
+        try:
+            batch = list(task.run([x for _, x in inputs]))
+        except Exception as exc:
+            if not isolatable(exc):
+                raise
+    if batch is not None:
+        for (i, _), result in zip(inputs, batch, strict=True):
+            results[i] = result
+    else:  # one input, or the window raised: each item on its own
+        for i, one in inputs:
+            try:
+                (results[i],) = task.run([one])
+            except Exception as exc:
+                if not isolatable(exc):
+                    raise
+                results[i] = Failure.of(exc, work[i].location)
+    return [r for r in results if r is not None]
 
 
 def run_record(task: Task, model_record: dict[str, Any]) -> dict[str, Any]:

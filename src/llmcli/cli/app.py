@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from typing import Annotated
@@ -53,10 +54,15 @@ app.command("eval")(eval_command)
 app.add_typer(models_app, name="models")
 
 
+# Building click's command tree from the Typer app inspects every signature: tens of
+# milliseconds, more than a small ``eval`` takes. Build it once per process.
+_click_command = functools.cache(lambda: typer.main.get_command(app))
+
+
 def run(argv: Sequence[str], env: Environment | None = None) -> int:
     """Run the CLI with ``argv``; returns the exit code (never raises for user errors)."""
     env = env or Environment()
-    command = typer.main.get_command(app)
+    command = _click_command()
     try:
         result = command.main(args=list(argv), prog_name="llmcli", standalone_mode=False, obj=env)
     except typer.Exit as exc:

@@ -71,8 +71,8 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
                 raise
             report_error(env, str(exc))
             raise typer.Exit(int(exc.exit_status)) from None
-        except KeyboardInterrupt:
-            report_error(env, "interrupted")
+        except KeyboardInterrupt as exc:
+            report_error(env, str(exc) or "interrupted")
             raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
         except BrokenPipeError:
             _quiet_broken_pipe()

@@ -79,3 +79,19 @@ MaxInputTokens = Annotated[
     ),
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (used when sampling).")]
+KeepGoing = Annotated[
+    bool,
+    typer.Option(
+        "--keep-going",
+        help="When an item or file fails, record the error in its output (an empty line, "
+        "or an 'error' object in JSON) and go on; exit 4 at the end if any failed.",
+    ),
+]
+Resume = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="With -o FILE: continue an interrupted run of the same command, skipping the "
+        "items it finished (feed it the same input).",
+    ),
+]

@@ -22,9 +22,11 @@ from llmcli.cli.model_options import (
     Field,
     Files,
     Jsonl,
+    KeepGoing,
     Lines,
     MaxInputTokens,
     Model,
+    Resume,
     Seed,
     Threads,
 )
@@ -60,6 +62,8 @@ class RunOptions:
     output: str | None
     encoding: str
     errors: str
+    keep_going: bool = False
+    resume: bool = False
 
 
 def execute(
@@ -71,18 +75,30 @@ def execute(
     languages: tuple[str, str] | None = None,
     make_input: Callable[[Item], TaskInput] | None = None,
     items: list[Item] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> None:
-    """Read, load, run, render and write — the part every model command shares."""
+    """Read, load, run, render and write — the part every model command shares.
+
+    ``identity`` holds what else decides the results (``ask``'s question), for the
+    fingerprint that ``--resume`` checks.
+    """
+    from llmcli.cli.batch import (
+        check_resume,
+        json_renderer,
+        plain_renderer,
+        window_items,
+        write_results,
+    )
     from llmcli.inputs import check_encoding, iter_items, sources_from_args
     from llmcli.models.loading import load_model
-    from llmcli.output import records
-    from llmcli.output.progress import progress
-    from llmcli.output.writer import open_output, to_json
-    from llmcli.runner import default_input, run_record, run_task
-    from llmcli.tasks.registry import build_task
+    from llmcli.runner import WINDOW_CHARS, default_input, run_record
+    from llmcli.tasks.registry import build_task, check_backend
 
     opts = options
     check_encoding(opts.encoding, opts.errors)
+    check_backend(task_name, opts.backend)
+    check_resume(opts.output, opts.resume)
+    window = window_items(env)
     sources = sources_from_args(opts.files)
     loaded = load_model(
         opts.model,
@@ -108,19 +124,38 @@ def execute(
             field_name=opts.text_field,
             encoding=opts.encoding,
             errors=opts.errors,
+            keep_going=opts.keep_going,
         )
     )
     headers = opts.mode is InputMode.WHOLE and len(sources) > 1 and not opts.json_output
-    with open_output(opts.output, env) as out, progress(env, task_name, None) as bar:
-        first = True
-        for outcome in run_task(task, stream, make_input or default_input, bar.advance):
-            if opts.json_output:
-                out.write(to_json(records.record(outcome, opts.mode, opts.text_field, run)) + "\n")
-                continue
-            if headers:
-                out.write(("" if first else "\n") + f"==> {outcome.item.source} <==\n")
-            out.write(records.plain(outcome, opts.mode) + "\n")
-            first = False
+    # Everything that decides the output bytes, so --resume can refuse to mix two commands.
+    command = {
+        "task": task_name,
+        "run": run,
+        "mode": opts.mode.value,
+        "field": opts.text_field,
+        "encoding": opts.encoding,
+        "errors": opts.errors,
+        "json": opts.json_output,
+        "headers": headers,
+        "keep_going": opts.keep_going,
+        "window": [window, WINDOW_CHARS],
+        **(identity or {}),
+    }
+    write_results(
+        env,
+        task=task,
+        items=stream,
+        make_input=make_input or default_input,
+        render=json_renderer(opts.mode, opts.text_field, run)
+        if opts.json_output
+        else plain_renderer(opts.mode, headers),
+        output=opts.output,
+        command=command,
+        resume=opts.resume,
+        keep_going=opts.keep_going,
+        window=window,
+    )
 
 
 def _notice_for(env: Environment) -> Callable[[str], None] | None:
@@ -165,6 +200,8 @@ def summarize_command(
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
+    keep_going: KeepGoing = False,
+    resume: Resume = False,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
     quiet: Quiet = False,
@@ -207,6 +244,8 @@ def summarize_command(
             output=output,
             encoding=encoding,
             errors=errors,
+            keep_going=keep_going,
+            resume=resume,
         ),
     )
 
@@ -240,6 +279,8 @@ def translate_command(
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
+    keep_going: KeepGoing = False,
+    resume: Resume = False,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
     quiet: Quiet = False,
@@ -283,6 +324,8 @@ def translate_command(
             output=output,
             encoding=encoding,
             errors=errors,
+            keep_going=keep_going,
+            resume=resume,
         ),
         languages=(source.lower(), to.lower()),
     )
@@ -324,6 +367,8 @@ def ask_command(
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
+    keep_going: KeepGoing = False,
+    resume: Resume = False,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
     quiet: Quiet = False,
@@ -386,9 +431,12 @@ def ask_command(
             output=output,
             encoding=encoding,
             errors=errors,
+            keep_going=keep_going,
+            resume=resume,
         ),
         make_input=make_input,
         items=items,
+        identity={"question": question, "question_field": question_field},
     )
 
 
@@ -417,6 +465,8 @@ def sentiment_command(
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
+    keep_going: KeepGoing = False,
+    resume: Resume = False,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
     quiet: Quiet = False,
@@ -455,5 +505,7 @@ def sentiment_command(
             output=output,
             encoding=encoding,
             errors=errors,
+            keep_going=keep_going,
+            resume=resume,
         ),
     )

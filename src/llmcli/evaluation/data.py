@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 from llmcli.environment import Environment
 from llmcli.errors import InputError, UsageError
-from llmcli.inputs import Source, iter_json_records, read_lines, sources_from_args, text_field
+from llmcli.inputs import (
+    Source,
+    field_names,
+    iter_json_records,
+    read_lines,
+    sources_from_args,
+    text_field,
+)
 
 
 @dataclass
@@ -112,7 +119,7 @@ def _reference_field(
     if name not in record:
         raise InputError(
             f"{source.name}:{lineno}: no field {name!r}",
-            hint=f"fields here: {', '.join(sorted(record)) or 'none'}; choose one with --ref-field",
+            hint=f"fields here: {field_names(record)}; choose one with --ref-field",
         )
     value = record[name]
     if isinstance(value, str):

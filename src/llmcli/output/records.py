@@ -14,7 +14,7 @@ def plain(outcome: Outcome, mode: InputMode) -> str:
     Line-aligned modes keep one output line per input line, so newlines inside a result
     become spaces; whole documents print the result as it is.
     """
-    if outcome.result is None:
+    if outcome.result is None:  # a blank line, or a failed item (--keep-going)
         return ""
     text = outcome.result.text
     if mode is InputMode.WHOLE:
@@ -28,7 +28,9 @@ def record(
     """The JSON object for one item.
 
     Input fields other than the text ride along first (so ``id`` and friends survive a
-    round trip), then where the item came from, then the result, then the run record.
+    round trip), then where the item came from, then the result (or, for an item that
+    failed under ``--keep-going``, ``error``: its type, message and exit code), then the
+    run record.
     """
     item = outcome.item
     out: dict[str, Any] = {}
@@ -38,7 +40,9 @@ def record(
     if item.line is not None:
         out["line"] = item.line
     out["index"] = item.index
-    if outcome.result is None:
+    if outcome.failure is not None:
+        out["error"] = outcome.failure.fields()
+    elif outcome.result is None:
         out["skipped"] = "blank line"
     else:
         out.update(outcome.result.fields)

@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from llmcli.environment import Environment
 from llmcli.errors import OutputError
@@ -25,6 +25,40 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+class _Stdout:
+    """``env.stdout`` whose failed writes (a full disk, ``> /dev/full``) are OutputErrors.
+
+    A closed pipe (``| head``) stays a BrokenPipeError: the command layer ends quietly
+    with exit 0 on it, as other Unix filters do.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stdout_error(exc: OSError) -> OutputError:
+    return OutputError(f"cannot write to stdout: {_describe(exc)}")
+
+
 @contextlib.contextmanager
 def open_output(path: str | None, env: Environment) -> Iterator[IO[str]]:
     """Yield a text stream for results.
@@ -34,11 +68,9 @@ def open_output(path: str | None, env: Environment) -> Iterator[IO[str]]:
     disk never leaves a half-written output file behind.
     """
     if path is None or path == "-":
-        yield env.stdout
-        try:
-            env.stdout.flush()
-        except BrokenPipeError:
-            raise
+        stdout = _Stdout(env.stdout)
+        yield cast(IO[str], stdout)
+        stdout.flush()
         return
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
