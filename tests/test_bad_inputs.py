@@ -120,11 +120,6 @@ def test_missing_file(
     fails(out_dir, args, USAGE, f"{missing}: no such file", variables=offline)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="execute() in cli/tasks.py loads the model before opening the inputs; "
-    "calling inputs.check_sources() first fixes it",
-)
 def test_missing_file_fails_before_the_model_loads(
     tmp_path: Path, out_dir: Path, offline: dict[str, str]
 ) -> None:
@@ -699,3 +694,14 @@ def test_closed_stdout_pipe_ends_quietly(tmp_path: Path) -> None:
     )
     assert shell.returncode == OK, shell.stderr
     assert shell.stderr == "" and len(shell.stdout.splitlines()) == 1
+
+
+def test_unknown_language_fails_before_the_builtin_model_is_prepared(
+    tmp_path: Path, offline: dict[str, str]
+) -> None:
+    """The default translate model is the prompted Gemma: a bad --to must not prepare it."""
+    home = tmp_path / "empty-home"
+    variables = {**offline, "LLMCLI_HOME": str(home)}
+    result = cli("translate", "--to", "xx", stdin=b"Hello.\n", variables=variables)
+    assert_error(result, 2, "unsupported target language 'xx'")
+    assert not (home / "models").exists()  # nothing was fetched or prepared

@@ -89,7 +89,7 @@ def execute(
         window_items,
         write_results,
     )
-    from llmcli.inputs import check_encoding, iter_items, sources_from_args
+    from llmcli.inputs import check_encoding, check_sources, iter_items, sources_from_args
     from llmcli.models.loading import load_model
     from llmcli.runner import WINDOW_CHARS, default_input, run_record
     from llmcli.tasks.registry import build_task, check_backend
@@ -100,6 +100,10 @@ def execute(
     check_resume(opts.output, opts.resume)
     window = window_items(env)
     sources = sources_from_args(opts.files)
+    if not opts.keep_going and items is None:
+        # A typo in a file name must not wait for a model to be prepared or loaded;
+        # with --keep-going a missing file becomes an error record instead.
+        check_sources(sources, env)
     loaded = load_model(
         opts.model,
         task_name,
@@ -288,11 +292,12 @@ def translate_command(
 ) -> None:
     """Translate each document or line; whole files keep their Markdown structure."""
     from llmcli.inputs import require_input
-    from llmcli.tasks.translate import TranslateSettings
+    from llmcli.tasks.translate import TranslateSettings, check_languages_early
 
     env = current_environment(ctx)
     mode = _mode(lines, jsonl)
     require_input(files, env, "text to translate")
+    check_languages_early(model, env.variables, source.lower(), to.lower())
     settings = TranslateSettings(
         target=to.lower(),
         source=source.lower(),

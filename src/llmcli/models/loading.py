@@ -268,6 +268,12 @@ def _load_folder(
     else:
         model = _torch_weights(auto_class, folder, what, device, engine.dtype, notice)
 
+    # Tasks chunk inputs to the model's window themselves, after counting tokens of whole
+    # texts; transformers' "sequence length is longer than the maximum" warning about
+    # those counts would only reach the user's terminal. Mark it as already given.
+    warned = getattr(tokenizer, "deprecation_warnings", None)
+    if isinstance(warned, dict):
+        warned["sequence-length-is-longer-than-the-specified-maximum"] = True
     if family is Family.CAUSAL:
         _prepare_causal_tokenizer(tokenizer, model)
     context = _context_length(tokenizer, config)

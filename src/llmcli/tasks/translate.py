@@ -16,7 +16,7 @@ sentence, never truncated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,6 +285,22 @@ def special_tokens_now(tokenizer: Any) -> tuple[list[int], list[int]]:
     full = tokenizer("a", add_special_tokens=True)["input_ids"]
     at = next((i for i in range(len(full)) if full[i : i + len(plain)] == plain), len(full))
     return list(full[:at]), list(full[at + len(plain) :])
+
+
+def check_languages_early(
+    model: str | None, env: Mapping[str, str], source: str, target: str
+) -> None:
+    """Refuse languages a known prompted model cannot do, before it is prepared or loaded.
+
+    Preparing the built-in Gemma takes over a minute the first time; a typo in ``--to``
+    should not cost that. Models of unknown family are checked once loaded.
+    """
+    from llmcli.models.registry import resolve
+
+    ref = resolve(model, "translate", env, (source, target))
+    if ref.spec is not None and ref.spec.family is Family.CAUSAL:
+        languages.check(source, languages.PROMPT_LANGUAGES, "source")
+        languages.check(target, languages.PROMPT_LANGUAGES, "target")
 
 
 def _seq2seq_convention(loaded: LoadedModel, source: str, target: str) -> _Convention:
