@@ -302,3 +302,13 @@ def test_a_model_ctranslate2_cannot_convert_exits_3(
     assert_error(result, 3, "CTranslate2 cannot convert", "--backend torch")
     leftovers = list((Path(home["LLMCLI_HOME"]) / "models" / "ctranslate2").glob("*"))
     assert not [p for p in leftovers if p.is_dir()]  # no half-converted folder stays
+
+
+def test_a_long_run_of_blank_lines_closes_windows() -> None:
+    from llmcli.runner import WINDOW_PENDING, run_windows
+
+    count = WINDOW_PENDING * 2 + 5
+    items = [Item(text="", source="x", index=i, line=i + 1, blank=True) for i in range(count)]
+    items.append(Item(text="last", source="x", index=count, line=count + 1))
+    sizes = [len(w) for w in run_windows(_Recorder(), items)]
+    assert sizes == [WINDOW_PENDING, WINDOW_PENDING, 6]  # memory held stays bounded

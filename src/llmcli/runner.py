@@ -38,6 +38,9 @@ def default_input(item: Item) -> TaskInput:
 WINDOW_ITEMS = 256
 #: Most characters in one window, so windows of long documents stay small in memory.
 WINDOW_CHARS = 2_000_000
+#: Most items of any kind in one window: blank lines and unreadable items need no work,
+#: but they wait in the window until it is written, so a long run of them must close it.
+WINDOW_PENDING = 4096
 
 
 def run_task(
@@ -75,9 +78,10 @@ def run_windows(
 ) -> Iterator[list[Outcome]]:
     """Yield the outcomes of each window, in input order.
 
-    A window closes after ``window_items`` non-blank items or ``window_chars`` characters,
-    whichever comes first, so where windows split depends only on the input (and a run
-    restarted at a window boundary splits the rest exactly as an uninterrupted one).
+    A window closes after ``window_items`` non-blank items, ``window_chars`` characters or
+    :data:`WINDOW_PENDING` items of any kind, whichever comes first, so where windows split
+    depends only on the input (and a run restarted at a window boundary splits the rest
+    exactly as an uninterrupted one).
     Items are read up to the end of a window and no further.
 
     With ``keep_going``, an item whose input cannot be built, or that makes the task
@@ -116,6 +120,10 @@ def run_windows(
             if len(work) >= window_items or chars >= window_chars:
                 yield flush()
                 chars = 0
+                continue
+        if len(pending) >= WINDOW_PENDING:
+            yield flush()
+            chars = 0
     if pending:
         yield flush()
 

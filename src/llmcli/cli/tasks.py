@@ -91,7 +91,7 @@ def execute(
     )
     from llmcli.inputs import check_encoding, check_sources, iter_items, sources_from_args
     from llmcli.models.loading import load_model
-    from llmcli.runner import WINDOW_CHARS, default_input, run_record
+    from llmcli.runner import WINDOW_CHARS, WINDOW_PENDING, default_input, run_record
     from llmcli.tasks.registry import build_task, check_backend
 
     opts = options
@@ -143,7 +143,7 @@ def execute(
         "json": opts.json_output,
         "headers": headers,
         "keep_going": opts.keep_going,
-        "window": [window, WINDOW_CHARS],
+        "window": [window, WINDOW_CHARS, WINDOW_PENDING],
         **(identity or {}),
     }
     write_results(
