@@ -216,6 +216,7 @@ def generate(
     processor: ProcessorFactory | None = None,
     want_logprobs: bool = False,
     length_penalty: float | None = None,
+    limits: Sequence[int] | None = None,
 ) -> list[Generation]:
     """Generate a continuation for each prompt (causal) or encoder input (seq2seq).
 
@@ -223,7 +224,10 @@ def generate(
     batches are left-padded. Each sequence stops at its own end: an end-of-sequence
     token, or a line break when ``stop_at_newline``. ``processor(rows, prompt_width)``
     may return an extra logits processor for a batch (``rows``: prompt indices).
-    Results come back in prompt order.
+    ``limits`` (greedy only) caps each prompt's new tokens below ``max_new_tokens``: a
+    batch runs to its longest limit and each row is cut at its own, which gives the
+    tokens a separate call per limit would, in fuller batches. Results come back in
+    prompt order.
     """
     import torch
 
@@ -291,12 +295,16 @@ def generate(
             suppressed=getattr(model.generation_config, "bad_words_ids", None) or (),
         )
         for rows in batches:
+            if limits is not None:
+                request.max_new_tokens = max(limits[i] for i in rows)
             outputs = ct2.generate_tokens(
                 loaded.model, loaded.tokenizer, [prompts[i] for i in rows], request
             )
             for index, (tokens, score) in zip(rows, outputs, strict=True):
                 if forced_bos_token_id is not None and tokens[:1] == [forced_bos_token_id]:
                     tokens = tokens[1:]
+                if limits is not None:
+                    tokens = tokens[: limits[index]]
                 made = _finish(loaded, tokens, ends, newline, None, 0)
                 if score is not None:
                     made.extra["sequence_score"] = score
@@ -306,6 +314,8 @@ def generate(
         batch = [list(prompts[i]) for i in rows]
         input_ids, mask = pad_rows(batch, pad, left=causal, device=loaded.device)
         extra = dict(kwargs)
+        if limits is not None:
+            extra["max_new_tokens"] = max(limits[i] for i in rows)
         if processor is not None:
             constraint = processor(rows, input_ids.shape[1])
             if constraint is not None:
@@ -335,6 +345,9 @@ def generate(
             if forced_bos_token_id is not None and tokens[:1] == [forced_bos_token_id]:
                 # The forced language token (M2M100, NLLB) is not part of the text.
                 skip = 1
+            if limits is not None:
+                # As max_new_tokens counts them: a forced language token is one of them.
+                tokens = tokens[: limits[index]]
             made = _finish(
                 loaded,
                 tokens[skip:],
@@ -395,8 +408,13 @@ def causal_label_logprobs(
     if len(set(firsts)) == len(firsts):
         for rows in plan([len(p) for p in prompts], batch_size, loaded.device):
             ids, mask = pad_rows([prompts[i] for i in rows], pad, left=True, device=loaded.device)
+            # Only the last position's logits are needed: ask for those alone where the
+            # model allows it (a vocabulary-wide row per position costs time and memory).
+            inputs = model_inputs(
+                loaded.model, {"input_ids": ids, "attention_mask": mask, "logits_to_keep": 1}
+            )
             with torch.inference_mode():
-                logits = loaded.model(input_ids=ids, attention_mask=mask).logits[:, -1, :]
+                logits = loaded.model(**inputs).logits[:, -1, :]
             logp = torch.log_softmax(logits.float(), dim=-1)
             for j, index in enumerate(rows):
                 scores[index] = [float(logp[j, t]) for t in firsts]

@@ -254,13 +254,23 @@ class TranslateTask:
         sizes = count(texts)
         limit = context_length(self.loaded)
         results: list[tuple[str, bool]] = [("", True)] * len(texts)
-        # Group by output budget so one long segment does not stretch every batch.
-        groups: dict[int, list[int]] = {}
+        budgets = []
         for i, size in enumerate(sizes):
             budget = self.options.max_length or 2 * size + 16
             if self.causal:
                 budget = max(1, min(budget, limit - len(ids[i]) - 1))
-            groups.setdefault(budget, []).append(i)
+            budgets.append(budget)
+        generation = getattr(self.loaded.model, "generation_config", None)
+        greedy = self.options.num_beams == 1 and not self.options.do_sample
+        groups: dict[int, list[int]] = {}
+        if greedy and getattr(generation, "forced_eos_token_id", None) is None:
+            # A greedy row's tokens do not depend on how far it may run, so every segment
+            # goes in one call (full batches) and each is cut at its own budget.
+            groups[max(budgets)] = list(range(len(texts)))
+        else:
+            # Beams and forced end tokens depend on the limit: one call per budget.
+            for i, budget in enumerate(budgets):
+                groups.setdefault(budget, []).append(i)
         for budget, rows in sorted(groups.items()):
             outputs = generate(
                 self.loaded,
@@ -271,6 +281,7 @@ class TranslateTask:
                 forced_bos_token_id=self.convention.forced_bos,
                 no_repeat_ngram_size=self.options.no_repeat_ngram_size,
                 repetition_penalty=self.options.repetition_penalty,
+                limits=[budgets[i] for i in rows],
             )
             for i, out in zip(rows, outputs, strict=True):
                 results[i] = (out.text, out.finished)
