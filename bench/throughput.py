@@ -1624,9 +1624,10 @@ def render(
     parent_mib = _resident_mib()
     with_fast = sorted(features["backend"])
     fast = (
-        "llmcli's fast path (`--backend ctranslate2`, offered here by "
+        "llmcli's fast path (`--backend ctranslate2`, an option of "
         + ", ".join(f"`{t}`" for t in with_fast)
-        + ") is measured where the command has it"
+        + ") is measured where the command accepts it (summarize and translate; on the "
+        "classifier and sentiment rows its FAILED line is llmcli refusing it)"
         if with_fast and not args.no_fast
         else "no fast-path rows ("
         + ("skipped with `--no-fast`" if args.no_fast else "this llmcli has no `--backend`")
