@@ -54,6 +54,8 @@ def test_every_family_loads(
 
 def test_run_record(tiny_model_dirs: dict[str, Path], offline_env: dict[str, str]) -> None:
     folder = str(tiny_model_dirs["t5"])
+    from llmcli.models.threads import default_threads
+
     loaded = load_model(folder, "summarize", device="cpu", env=offline_env)
     assert loaded.run_record() == {
         "model": folder,
@@ -61,6 +63,8 @@ def test_run_record(tiny_model_dirs: dict[str, Path], offline_env: dict[str, str
         "family": "seq2seq",
         "device": "cpu",
         "dtype": "float32",
+        "backend": "torch",
+        "threads": default_threads(offline_env),  # one per physical core, or OMP_NUM_THREADS
     }
     assert loaded.revision is None
 
