@@ -55,6 +55,12 @@ class Interrupted(KeyboardInterrupt):
     """
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when it has none)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why one item (a line, a record or a whole file) failed under ``--keep-going``."""
@@ -66,7 +72,7 @@ class Failure:
     @classmethod
     def of(cls, exc: BaseException, location: str | None = None) -> Failure:
         """The failure ``exc`` stands for; ``location`` is prefixed unless already there."""
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = first_line(exc)
         if location and not text.startswith(f"{location}:"):
             text = f"{location}: {text}"
         status = exc.exit_status if isinstance(exc, LlmcliError) else ExitStatus.ERROR

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmcli.errors import ModelUnavailableError, UsageError
+from llmcli.errors import ModelUnavailableError, UsageError, first_line
 from llmcli.models import cache
 from llmcli.models.base import Family
 from llmcli.models.quiet import quiet_transformers
@@ -114,7 +114,7 @@ def converted_dir(folder: Path, env: Mapping[str, str], notice: Notice | None) -
                     converter.convert(str(tmp), force=True)
             except Exception as exc:  # an architecture CTranslate2 does not know, ...
                 raise ModelUnavailableError(
-                    f"CTranslate2 cannot convert {folder}: {str(exc).strip().splitlines()[0]}",
+                    f"CTranslate2 cannot convert {folder}: {first_line(exc)}",
                     hint="use --backend torch for this model",
                 ) from exc
             return {**expect, "source": str(folder.resolve())}
@@ -190,7 +190,7 @@ def load(
         )
     except Exception as exc:
         raise ModelUnavailableError(
-            f"CTranslate2 cannot load {path}: {str(exc).strip().splitlines()[0]}",
+            f"CTranslate2 cannot load {path}: {first_line(exc)}",
             hint=f"delete {path} to convert it again",
         ) from exc
     from transformers import GenerationConfig

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from llmcli.errors import ModelUnavailableError, UsageError
+from llmcli.errors import ModelUnavailableError, UsageError, first_line
 from llmcli.models import builtin, ct2
 from llmcli.models.base import Family, LoadedModel
 from llmcli.models.quiet import quiet_transformers
@@ -236,7 +236,7 @@ def _load_folder(
         config = AutoConfig.from_pretrained(folder, local_files_only=True)
     except Exception as exc:  # unknown model_type, bad JSON...: one line, no traceback
         raise ModelUnavailableError(
-            f"cannot read the config of {what}: {_first_line(exc)}",
+            f"cannot read the config of {what}: {first_line(exc)}",
             hint="a newer transformers may be needed" if "model_type" in str(exc) else None,
         ) from exc
     family = family_of(config, what)
@@ -250,7 +250,7 @@ def _load_folder(
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     except Exception as exc:
         raise ModelUnavailableError(
-            f"cannot read the tokenizer of {what}: {_first_line(exc)}"
+            f"cannot read the tokenizer of {what}: {first_line(exc)}"
         ) from exc
     extra["threads"] = engine.threads
     if engine.backend == "ctranslate2":
@@ -307,7 +307,7 @@ def _torch_weights(
         )
     except Exception as exc:
         raise ModelUnavailableError(
-            f"cannot load the weights of {what}: {_first_line(exc)}",
+            f"cannot load the weights of {what}: {first_line(exc)}",
             hint="the files may be corrupted or incomplete; download them again",
         ) from exc
     missing = list(info.get("missing_keys") or [])
@@ -320,7 +320,7 @@ def _torch_weights(
         model.to(device)
     except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
         raise ModelUnavailableError(
-            f"cannot move {what} to {device}: {_first_line(exc)}",
+            f"cannot move {what} to {device}: {first_line(exc)}",
             hint="try --device cpu or a smaller --dtype",
         ) from exc
     model.eval()
@@ -377,11 +377,6 @@ def _context_length(tokenizer: Any, config: Any) -> int | None:
         if isinstance(value, int) and 0 < value < 10_000_000
     ]
     return min(limits) if limits else None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 # --- local directories ------------------------------------------------------------------
@@ -459,7 +454,7 @@ def check_safetensors(path: Path, what: str) -> None:
                     if 8 + header_len + max(ends, default=0) > size:
                         problem = "it is truncated"
     except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
-        problem = f"its header is unreadable ({_first_line(exc)})"
+        problem = f"its header is unreadable ({first_line(exc)})"
     if problem is not None:
         raise ModelUnavailableError(
             f"{what}/{path.name} is corrupted: {problem}",
@@ -601,7 +596,7 @@ def _download(hub_id: str, what: str, env: Mapping[str, str]) -> Path:
         ) from exc
     except (HfHubHTTPError, OSError) as exc:
         raise ModelUnavailableError(
-            f"could not download {what}: {_first_line(exc)}",
+            f"could not download {what}: {first_line(exc)}",
             hint="download it where you have network, or pass a local directory",
         ) from exc
     check_model_dir(folder, what)
