@@ -338,21 +338,25 @@ def child(kind: str, path: str) -> int:
             chars += len(item.text)
         print(json.dumps({"items": count, "blank": blank, "chars": chars, "vmhwm": _vmhwm()}))
         return 0
-    from llmcli.cli.batch import plain_renderer, write_results
+    from llmcli.cli.batch import local_windows, plain_renderer, write_results
     from llmcli.runner import default_input
 
     out = _nomodel_output(Path(path))
+    task = _ConstantTask()
     write_results(
         env,
-        task=_ConstantTask(),  # type: ignore[arg-type]
-        items=items,
-        make_input=default_input,
+        name=task.name,
+        windows=local_windows(
+            task,  # type: ignore[arg-type]
+            items,
+            default_input,
+            window=256,
+            keep_going=False,
+        ),
         render=plain_renderer(InputMode.LINES, False),
         output=out,
         command={"bench": "memory", "input": path},
         resume=False,
-        keep_going=False,
-        window=256,
     )
     print(json.dumps({"vmhwm": _vmhwm()}))
     return 0

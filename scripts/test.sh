@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet "torch==2.13.0"
-python -m pip install --quiet -e ".[models,fast,test]"
+python -m pip install --quiet -e ".[models,fast,ray,test]"
 python -m pytest -q "$@"

@@ -16,6 +16,7 @@ from llmcli.inputs import (
     InputMode,
     Source,
     check_encoding,
+    expand_paths,
     iter_items,
     iter_json_records,
     iter_source_lines,
@@ -167,6 +168,38 @@ def test_sources_from_args() -> None:
     assert sources_from_args([]) == [Source(STDIN_NAME)]
     assert sources_from_args(["a.txt", "-"]) == [Source("a.txt"), Source(STDIN_NAME)]
     assert Source(STDIN_NAME).is_stdin and not Source("a.txt").is_stdin
+
+
+def test_expand_paths_folders_and_patterns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ["b.txt", "a.txt", "sub/z.md", "sub/deeper/y.txt", ".git/HEAD", "sub/.x.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n", "utf-8")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "odd[1].txt").write_text("x\n", "utf-8")
+
+    assert expand_paths(None) is None and expand_paths([]) == []
+    # A folder: its files, then its sub-folders', each sorted; hidden names skipped.
+    assert expand_paths(["."]) == [
+        "./a.txt",
+        "./b.txt",
+        "./odd[1].txt",
+        "./sub/z.md",
+        "./sub/deeper/y.txt",
+    ]
+    assert expand_paths(["*.txt", "-", "sub/**/*.txt"]) == [
+        "a.txt",
+        "b.txt",
+        "odd[1].txt",
+        "-",
+        "sub/deeper/y.txt",
+    ]
+    # A name that exists is taken as it is, even with pattern characters in it.
+    assert expand_paths(["odd[1].txt", "missing.txt"]) == ["odd[1].txt", "missing.txt"]
+    with pytest.raises(InputError, match=r"^empty: is a directory with no files in it$"):
+        expand_paths(["empty"])
+    with pytest.raises(InputError, match=r"^\*\.csv: no files match this pattern$"):
+        expand_paths(["*.csv"])
 
 
 # --- JSON Lines --------------------------------------------------------------------------

@@ -71,6 +71,47 @@ def sources_from_args(paths: Sequence[str] | None) -> list[Source]:
     return [Source(STDIN_NAME if p == "-" else p) for p in paths]
 
 
+_GLOB_CHARS = frozenset("*?[")
+
+
+def expand_paths(paths: Sequence[str] | None) -> list[str] | None:
+    """Directories become the files under them, and glob patterns their matches.
+
+    A directory yields every file below it, recursively, in sorted order, skipping
+    hidden names (``.git``, llmcli's own ``.llmcli-partial`` files). A pattern with
+    ``*``, ``?`` or ``[`` that is not itself an existing path is expanded like the shell
+    does (``**`` crosses directories), sorted; quoting one keeps a huge file list off
+    the command line. Anything else, ``-`` included, is kept as given.
+    """
+    if not paths:
+        return None if paths is None else []
+    out: list[str] = []
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            found = _files_under(path)
+            if not found:
+                raise InputError(f"{path}: is a directory with no files in it")
+            out.extend(found)
+        elif _GLOB_CHARS.intersection(path) and not os.path.lexists(path):
+            import glob
+
+            matches = sorted(m for m in glob.glob(path, recursive=True) if os.path.isfile(m))
+            if not matches:
+                raise InputError(f"{path}: no files match this pattern")
+            out.extend(matches)
+        else:
+            out.append(path)
+    return out
+
+
+def _files_under(folder: str) -> list[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith("."))
+    return found
+
+
 def check_encoding(encoding: str, errors: str) -> None:
     """Fail early, as a usage error, on an unknown codec or error handler."""
     try:

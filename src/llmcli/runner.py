@@ -25,6 +25,8 @@ class Outcome:
     item: Item
     result: TaskResult | None
     failure: Failure | None = None
+    #: What produced it, when not the run's own record (a Ray worker's).
+    run: dict[str, Any] | None = None
 
 
 def default_input(item: Item) -> TaskInput:

@@ -88,39 +88,60 @@ def _open_sink(
             yield journaled
 
 
-def write_results(
-    env: Environment,
-    *,
+#: Where a run's outcomes come from, a window at a time: given the point a resumed run
+#: starts from, the input hash to bring up to it, and a progress callback.
+Windows = Callable[[Checkpoint, InputHash, Callable[[int], None]], Iterator[list["Outcome"]]]
+
+
+def local_windows(
     task: Task,
     items: Iterable[Item],
     make_input: Callable[[Item], TaskInput],
+    *,
+    window: int,
+    keep_going: bool,
+) -> Windows:
+    """The local engine: ``task`` over ``items`` in this process."""
+    from llmcli.runner import run_windows
+
+    def windows(
+        start: Checkpoint, hasher: InputHash, step: Callable[[int], None]
+    ) -> Iterator[list[Outcome]]:
+        stream = skip_done(items, start, hasher) if start.items else items
+        return run_windows(
+            task, stream, make_input, step, window_items=window, keep_going=keep_going
+        )
+
+    return windows
+
+
+def write_results(
+    env: Environment,
+    *,
+    name: str,
+    windows: Windows,
     render: Render,
     output: str | None,
     command: dict[str, Any],
     resume: bool,
-    keep_going: bool,
-    window: int,
 ) -> None:
-    """Run ``task`` over ``items`` and write what ``render(outcome, first)`` makes of each.
+    """Write what ``render(outcome, first)`` makes of each outcome ``windows`` yields.
 
-    Raises ``typer.Exit(4)`` at the end when items failed (``--keep-going``), and
-    :class:`Interrupted` on Ctrl-C, saying how far the run got.
+    ``name`` labels the progress bar. Raises ``typer.Exit(4)`` at the end when items
+    failed (``--keep-going``), and :class:`Interrupted` on Ctrl-C, saying how far the
+    run got.
     """
     from llmcli.output.progress import progress
-    from llmcli.runner import run_windows
 
     sink: _Sink | None = None
     try:
         with (
             _open_sink(output, command, resume, env) as sink,
-            progress(env, task.name, None) as bar,
+            progress(env, name, None) as bar,
         ):
-            hasher = InputHash()  # skip_done brings it up to the resumed point
-            stream = skip_done(items, sink.start, hasher) if sink.start.items else items
+            hasher = InputHash()  # a resumed run brings it up to its starting point
             first = sink.start.items == 0
-            for outcomes in run_windows(
-                task, stream, make_input, bar.advance, window_items=window, keep_going=keep_going
-            ):
+            for outcomes in windows(sink.start, hasher, bar.advance):
                 parts = []
                 failed = 0
                 for outcome in outcomes:

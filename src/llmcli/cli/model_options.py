@@ -95,3 +95,30 @@ Resume = Annotated[
         "items it finished (feed it the same input).",
     ),
 ]
+Engine = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="local (this process), or ray: schedule the work over a Ray cluster with Ray "
+        "Data (needs llmcli[ray]).",
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="With --engine ray: the cluster to join (host:port or 'auto'). Default: "
+        "$RAY_ADDRESS, else start a local Ray.",
+        show_default=False,
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="With --engine ray: model-holding workers. Default: one per node; each uses "
+        "--threads CPUs (default: its node's CPUs divided among its workers).",
+        min=1,
+        show_default=False,
+    ),
+]

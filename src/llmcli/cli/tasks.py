@@ -6,9 +6,9 @@ the shared part (read items, load the model, run in batches, render, write).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,7 @@ from llmcli.cli.model_options import (
     ComputeType,
     Device,
     Dtype,
+    Engine,
     Field,
     Files,
     Jsonl,
@@ -26,19 +27,24 @@ from llmcli.cli.model_options import (
     Lines,
     MaxInputTokens,
     Model,
+    RayAddress,
     Resume,
     Seed,
     Threads,
+    Workers,
 )
 from llmcli.cli.options import Debug, DecodeErrors, Encoding, JsonOutput, OutputFile, Quiet
 from llmcli.environment import Environment
-from llmcli.inputs import InputMode, Item
+from llmcli.errors import UsageError
+from llmcli.inputs import InputMode, Item, Source
 from llmcli.tasks.base import TaskInput
+
+if TYPE_CHECKING:
+    from llmcli.output.journal import Checkpoint, InputHash
+    from llmcli.runner import Outcome
 
 
 def _mode(lines: bool, jsonl: bool) -> InputMode:
-    from llmcli.errors import UsageError
-
     if lines and jsonl:
         raise UsageError("choose one of --lines and --jsonl")
     return InputMode.LINES if lines else InputMode.JSONL if jsonl else InputMode.WHOLE
@@ -64,6 +70,9 @@ class RunOptions:
     errors: str
     keep_going: bool = False
     resume: bool = False
+    engine: str = "local"
+    ray_address: str | None = None
+    workers: int | None = None
 
 
 def execute(
@@ -82,60 +91,27 @@ def execute(
     ``identity`` holds what else decides the results (``ask``'s question), for the
     fingerprint that ``--resume`` checks.
     """
-    from llmcli.cli.batch import (
-        check_resume,
-        json_renderer,
-        plain_renderer,
-        window_items,
-        write_results,
-    )
-    from llmcli.inputs import check_encoding, check_sources, iter_items, sources_from_args
-    from llmcli.models.loading import load_model
-    from llmcli.runner import WINDOW_CHARS, WINDOW_PENDING, default_input, run_record
-    from llmcli.tasks.registry import build_task, check_backend
+    from llmcli.cli.batch import check_resume, window_items
+    from llmcli.engines.ray import RayOptions, check_options
+    from llmcli.inputs import check_encoding, check_sources, expand_paths, sources_from_args
+    from llmcli.tasks.registry import check_backend
 
     opts = options
     check_encoding(opts.encoding, opts.errors)
     check_backend(task_name, opts.backend)
     check_resume(opts.output, opts.resume)
+    ray_options = RayOptions(opts.ray_address, opts.workers, opts.threads)
+    check_options(opts.engine, ray_options, opts.resume)
     window = window_items(env)
-    sources = sources_from_args(opts.files)
+    sources = sources_from_args(expand_paths(opts.files))
     if not opts.keep_going and items is None:
         # A typo in a file name must not wait for a model to be prepared or loaded;
         # with --keep-going a missing file becomes an error record instead.
         check_sources(sources, env)
-    loaded = load_model(
-        opts.model,
-        task_name,
-        device=opts.device,
-        dtype=opts.dtype,
-        env=env.variables,
-        languages=languages,
-        notice=_notice_for(env),
-        threads=opts.threads,
-        backend=opts.backend,
-        compute_type=opts.compute_type,
-    )
-    task = build_task(task_name, loaded, settings)
-    run = run_record(task, loaded.run_record())
-    stream = (
-        items
-        if items is not None
-        else iter_items(
-            sources,
-            opts.mode,
-            env,
-            field_name=opts.text_field,
-            encoding=opts.encoding,
-            errors=opts.errors,
-            keep_going=opts.keep_going,
-        )
-    )
     headers = opts.mode is InputMode.WHOLE and len(sources) > 1 and not opts.json_output
     # Everything that decides the output bytes, so --resume can refuse to mix two commands.
     command = {
         "task": task_name,
-        "run": run,
         "mode": opts.mode.value,
         "field": opts.text_field,
         "encoding": opts.encoding,
@@ -143,23 +119,143 @@ def execute(
         "json": opts.json_output,
         "headers": headers,
         "keep_going": opts.keep_going,
-        "window": [window, WINDOW_CHARS, WINDOW_PENDING],
+        "window": window,
         **(identity or {}),
     }
-    write_results(
-        env,
-        task=task,
-        items=stream,
-        make_input=make_input or default_input,
-        render=json_renderer(opts.mode, opts.text_field, run)
-        if opts.json_output
-        else plain_renderer(opts.mode, headers),
-        output=opts.output,
-        command=command,
-        resume=opts.resume,
-        keep_going=opts.keep_going,
-        window=window,
-    )
+    job = _Job(env, task_name, settings, opts, languages, make_input, items, window, headers)
+    if opts.engine == "ray":
+        job.on_ray(sources, ray_options, command)
+    else:
+        job.locally(sources, command)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One model command's run, on the local engine or on Ray."""
+
+    env: Environment
+    task_name: str
+    settings: Any
+    opts: RunOptions
+    languages: tuple[str, str] | None
+    make_input: Callable[[Item], TaskInput] | None
+    items: list[Item] | None
+    window: int
+    headers: bool
+
+    def locally(self, sources: list[Source], command: dict[str, Any]) -> None:
+        from llmcli.cli.batch import local_windows
+        from llmcli.inputs import iter_items
+        from llmcli.models.loading import load_model
+        from llmcli.runner import WINDOW_CHARS, WINDOW_PENDING, default_input, run_record
+        from llmcli.tasks.registry import build_task
+
+        opts, env = self.opts, self.env
+        loaded = load_model(
+            opts.model,
+            self.task_name,
+            device=opts.device,
+            dtype=opts.dtype,
+            env=env.variables,
+            languages=self.languages,
+            notice=_notice_for(env),
+            threads=opts.threads,
+            backend=opts.backend,
+            compute_type=opts.compute_type,
+        )
+        task = build_task(self.task_name, loaded, self.settings)
+        run = run_record(task, loaded.run_record())
+        stream = (
+            self.items
+            if self.items is not None
+            else iter_items(
+                sources,
+                opts.mode,
+                env,
+                field_name=opts.text_field,
+                encoding=opts.encoding,
+                errors=opts.errors,
+                keep_going=opts.keep_going,
+            )
+        )
+        windows = local_windows(
+            task,
+            stream,
+            self.make_input or default_input,
+            window=self.window,
+            keep_going=opts.keep_going,
+        )
+        command = {**command, "run": run, "window": [self.window, WINDOW_CHARS, WINDOW_PENDING]}
+        self._write(windows, run, command)
+
+    def on_ray(self, sources: list[Source], ray_options: Any, command: dict[str, Any]) -> None:
+        from llmcli.engines import ray as engine
+        from llmcli.models.registry import resolve
+
+        opts, env = self.opts, self.env
+        resolve(opts.model, self.task_name, env.variables, self.languages)  # fail fast
+        if self.items is not None:  # ask without context: nothing to spread out
+            raise UsageError("--engine ray needs input files or stdin", hint="use the local engine")
+        with engine.ray_output_contained(env):
+            self._ray_job(engine, sources, ray_options, command)
+
+    def _ray_job(
+        self, engine: Any, sources: list[Source], ray_options: Any, command: dict[str, Any]
+    ) -> None:
+        import os
+
+        from llmcli.runner import default_input
+
+        opts, env = self.opts, self.env
+        started = engine.connect(opts.ray_address)
+        try:
+            plan = engine.plan(ray_options, opts.device)
+            spec = engine.WorkerSpec(
+                task_name=self.task_name,
+                settings=self.settings,
+                model=opts.model,
+                device=opts.device,
+                dtype=opts.dtype,
+                threads=plan.threads,
+                backend=opts.backend,
+                compute_type=opts.compute_type,
+                languages=self.languages,
+                keep_going=opts.keep_going,
+                make_input=self.make_input or default_input,
+                window=self.window,
+                cwd=os.getcwd(),
+                variables=engine.forwarded(env.variables),
+            )
+            read = engine.ReadSpec(
+                opts.mode, opts.text_field, opts.encoding, opts.errors, opts.keep_going
+            )
+
+            def windows(
+                start: Checkpoint, hasher: InputHash, step: Callable[[int], None]
+            ) -> Iterator[list[Outcome]]:
+                outcomes: Iterator[list[Outcome]] = engine.run(spec, read, sources, env, plan, step)
+                return outcomes
+
+            self._write(windows, {}, {**command, "engine": "ray"})
+        finally:
+            if started:
+                engine.disconnect()
+
+    def _write(self, windows: Any, run: dict[str, Any], command: dict[str, Any]) -> None:
+        from llmcli.cli.batch import json_renderer, plain_renderer, write_results
+
+        opts = self.opts
+        write_results(
+            self.env,
+            name=self.task_name,
+            windows=windows,
+            render=json_renderer(opts.mode, opts.text_field, run)
+            if opts.json_output
+            else plain_renderer(opts.mode, self.headers),
+            output=opts.output,
+            command=command,
+            resume=opts.resume,
+        )
 
 
 def _notice_for(env: Environment) -> Callable[[str], None] | None:
@@ -201,6 +297,9 @@ def summarize_command(
     threads: Threads = None,
     backend: Backend = "torch",
     compute_type: ComputeType = "auto",
+    engine: Engine = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
@@ -250,6 +349,9 @@ def summarize_command(
             errors=errors,
             keep_going=keep_going,
             resume=resume,
+            engine=engine,
+            ray_address=ray_address,
+            workers=workers,
         ),
     )
 
@@ -280,6 +382,9 @@ def translate_command(
     threads: Threads = None,
     backend: Backend = "torch",
     compute_type: ComputeType = "auto",
+    engine: Engine = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
@@ -331,6 +436,9 @@ def translate_command(
             errors=errors,
             keep_going=keep_going,
             resume=resume,
+            engine=engine,
+            ray_address=ray_address,
+            workers=workers,
         ),
         languages=(source.lower(), to.lower()),
     )
@@ -369,6 +477,9 @@ def ask_command(
     threads: Threads = None,
     backend: Backend = "torch",
     compute_type: ComputeType = "auto",
+    engine: Engine = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
@@ -380,7 +491,6 @@ def ask_command(
     debug: Debug = False,
 ) -> None:
     """Answer a question from the given text (or from the model alone, and say so)."""
-    from llmcli.errors import UsageError
     from llmcli.inputs import STDIN_NAME, Source, text_field
     from llmcli.tasks.ask import AskSettings
 
@@ -438,6 +548,9 @@ def ask_command(
             errors=errors,
             keep_going=keep_going,
             resume=resume,
+            engine=engine,
+            ray_address=ray_address,
+            workers=workers,
         ),
         make_input=make_input,
         items=items,
@@ -467,6 +580,9 @@ def sentiment_command(
     threads: Threads = None,
     backend: Backend = "torch",
     compute_type: ComputeType = "auto",
+    engine: Engine = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
     max_input_tokens: MaxInputTokens = None,
     json_output: JsonOutput = False,
     output: OutputFile = None,
@@ -478,7 +594,6 @@ def sentiment_command(
     debug: Debug = False,
 ) -> None:
     """Label and probability per item; long documents are scored in chunks."""
-    from llmcli.errors import UsageError
     from llmcli.inputs import require_input
     from llmcli.tasks.sentiment import SentimentSettings
 
@@ -512,5 +627,8 @@ def sentiment_command(
             errors=errors,
             keep_going=keep_going,
             resume=resume,
+            engine=engine,
+            ray_address=ray_address,
+            workers=workers,
         ),
     )

@@ -46,5 +46,5 @@ def record(
         out["skipped"] = "blank line"
     else:
         out.update(outcome.result.fields)
-    out["run"] = run
+    out["run"] = outcome.run if outcome.run is not None else run
     return out
