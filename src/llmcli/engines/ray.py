@@ -23,7 +23,7 @@ import pickle
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,9 @@ CRASH_ONCE_VARIABLE = "LLMCLI_RAY_CRASH_ONCE"
 #: an item that kills its worker every time (out of memory) ends the job instead of
 #: looping forever.
 RESTARTS = 3
+
+#: Most read tasks: files are spread over at most this many blocks of the file list.
+MAX_READ_BLOCKS = 1024
 
 
 @dataclass(frozen=True)
@@ -293,7 +296,9 @@ def run(
     ray = require()
     _quiet()
     units = list(_units(sources, read, env, spec.window))
-    dataset: Any = ray.data.from_items(units, override_num_blocks=max(1, len(units)))
+    # Several files per block when there are very many: a block is a task to schedule.
+    blocks = max(1, min(len(units), MAX_READ_BLOCKS))
+    dataset: Any = ray.data.from_items(units, override_num_blocks=blocks)
     dataset = dataset.flat_map(
         _read_unit,
         fn_args=(read,),
@@ -365,24 +370,27 @@ def _units(
             yield {"path": source.name, "items": pickle.dumps(chunk)}
 
 
-def _read_unit(row: dict[str, Any], read: ReadSpec) -> list[dict[str, Any]]:
-    """Worker side: the items of one file (or of one stdin window read by the driver)."""
+def _read_unit(row: dict[str, Any], read: ReadSpec) -> Iterator[dict[str, Any]]:
+    """Worker side: the items of one file (or of one stdin window read by the driver).
+
+    A generator, so Ray Data can cut a big file's items into blocks as they are read
+    instead of holding the whole file's items at once.
+    """
     if row["items"]:
-        items: list[Item] = pickle.loads(row["items"])
+        items: Iterable[Item] = pickle.loads(row["items"])
     else:
         empty = Environment(stdin=io.BytesIO(), stdout=io.StringIO(), stderr=io.StringIO())
-        items = list(
-            iter_items(
-                [Source(str(row["path"]))],
-                read.mode,
-                empty,
-                field_name=read.field_name,
-                encoding=read.encoding,
-                errors=read.errors,
-                keep_going=read.keep_going,
-            )
+        items = iter_items(
+            [Source(str(row["path"]))],
+            read.mode,
+            empty,
+            field_name=read.field_name,
+            encoding=read.encoding,
+            errors=read.errors,
+            keep_going=read.keep_going,
         )
-    return [{"item": pickle.dumps(item)} for item in items]
+    for item in items:
+        yield {"item": pickle.dumps(item)}
 
 
 @dataclass(frozen=True)
