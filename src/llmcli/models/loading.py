@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from llmcli.errors import ModelUnavailableError, UsageError, first_line
-from llmcli.models import builtin, ct2
+from llmcli.models import builtin, cache, ct2, tokenizer_cache
 from llmcli.models.base import Family, LoadedModel
 from llmcli.models.quiet import quiet_transformers
 from llmcli.models.registry import SPECS, ModelRef, SourceKind, resolve
@@ -228,7 +228,6 @@ def _load_folder(
         AutoModelForQuestionAnswering,
         AutoModelForSeq2SeqLM,
         AutoModelForSequenceClassification,
-        AutoTokenizer,
     )
 
     what = ref.describe()
@@ -247,7 +246,7 @@ def _load_folder(
         Family.CLASSIFIER: AutoModelForSequenceClassification,
     }[family]
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        tokenizer = tokenizer_cache.load_tokenizer(folder, tokenizer_cache_dir(env))
     except Exception as exc:
         raise ModelUnavailableError(
             f"cannot read the tokenizer of {what}: {first_line(exc)}"
@@ -291,6 +290,11 @@ def _load_folder(
         dtype=engine.dtype,
         extra=extra,
     )
+
+
+def tokenizer_cache_dir(env: Mapping[str, str]) -> Path:
+    """Where compact copies of large ``tokenizer.json`` files are kept (see tokenizer_cache)."""
+    return cache.models_dir(env) / "tokenizers"
 
 
 def _torch_weights(
