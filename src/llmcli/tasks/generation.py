@@ -8,6 +8,7 @@ functions: importing this module stays cheap.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -395,8 +396,9 @@ def causal_label_logprobs(
     """log P(label | prompt) for every prompt and label, under a causal model.
 
     When the labels start with distinct tokens, one forward pass per batch of prompts
-    scores them all (the first token decides); otherwise each prompt+label sequence is
-    scored in full.
+    scores them all (the first token decides); a long prefix every prompt shares (e.g.
+    few-shot examples) is then run once and its keys and values reused for every batch
+    (:func:`shared_prefix_scores`). Otherwise each prompt+label sequence is scored in full.
     """
     import torch
 
@@ -406,6 +408,9 @@ def causal_label_logprobs(
     pad = pad_id(loaded)
     scores: list[list[float] | None] = [None] * len(prompts)
     if len(set(firsts)) == len(firsts):
+        cached = shared_prefix_scores(loaded, prompts, firsts, batch_size)
+        if cached is not None:
+            return cached
         for rows in plan([len(p) for p in prompts], batch_size, loaded.device):
             ids, mask = pad_rows([prompts[i] for i in rows], pad, left=True, device=loaded.device)
             # Only the last position's logits are needed: ask for those alone where the
@@ -436,6 +441,136 @@ def causal_label_logprobs(
             begin = len(prompts[i])
             totals[i][k] = sum(float(logp[j, begin + n - 1, t]) for n, t in enumerate(labels[k]))
     return totals
+
+
+#: A prefix every prompt shares is run once and its keys and values reused when it is at
+#: least this many tokens and at least half the mean prompt: shorter ones save less than
+#: the extra pass and the per-batch copy of their cache cost.
+MIN_SHARED_PREFIX = 16
+
+
+def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
+    """Tokens at the start of every prompt, leaving each prompt at least one of its own."""
+    if not prompts:
+        return 0
+    size = 0
+    for column in zip(*prompts, strict=False):
+        if any(t != column[0] for t in column):
+            break
+        size += 1
+    # The last token's logits are what is scored: each prompt keeps one to run.
+    return max(0, min(size, min(len(p) for p in prompts) - 1))
+
+
+def shared_prefix_scores(
+    loaded: LoadedModel,
+    prompts: Sequence[Sequence[int]],
+    tokens: Sequence[int],
+    batch_size: int | None = None,
+) -> list[list[float]] | None:
+    """log P(token | prompt) for each of ``tokens``, the shared prefix run only once.
+
+    The prefix's keys and values are computed in one batch-1 pass, then each batch
+    runs only the prompts' own tails, left-padded, attending to the prefix through a
+    copy of that cache, with positions continuing from the prefix. Returns None (the
+    caller scores plainly) when the prefix is too short to pay, or the model's cache
+    is not one whose reuse gives the plain pass's results (see :func:`_prefix_cache`).
+    """
+    import torch
+
+    model = loaded.model
+    accepted = inspect.signature(model.forward).parameters
+    # transformers 5 renamed past_key_values to cache; either is a reusable KV cache.
+    cache_arg = next((n for n in ("cache", "past_key_values") if n in accepted), None)
+    needed = {"input_ids", "attention_mask", "position_ids", "use_cache"}
+    if len(prompts) < 2 or cache_arg is None or not needed <= set(accepted):
+        return None
+    size = shared_prefix_length(prompts)
+    mean = sum(len(p) for p in prompts) / len(prompts)
+    if size < MIN_SHARED_PREFIX or 2 * size < mean:
+        return None
+    reach = max(len(p) for p in prompts)
+    states = _prefix_cache(loaded, list(prompts[0][:size]), cache_arg, reach)
+    if states is None:
+        return None
+    from transformers import DynamicCache
+
+    pad = pad_id(loaded)
+    scores: list[list[float] | None] = [None] * len(prompts)
+    # Batched as the plain pass is (by whole prompts): each row still holds its copy
+    # of the prefix's keys and values, so memory grows with the whole prompt.
+    for rows in plan([len(p) for p in prompts], batch_size, loaded.device):
+        tails = [list(prompts[i][size:]) for i in rows]
+        ids, mask = pad_rows(tails, pad, left=True, device=loaded.device)
+        count = ids.shape[0]
+        # Each row's first own token sits right after the prefix, whatever its padding
+        # (the pads are masked out: their positions do not matter).
+        positions = (mask.cumsum(-1) - 1).clamp(min=0) + size
+        attention = torch.cat([mask.new_ones((count, size)), mask], dim=1)
+        # A fresh cache per batch: the forward pass appends the tails to it, which must
+        # not reach the shared prefix's tensors (expand makes views, update copies them).
+        cache = DynamicCache(config=model.config)
+        for index, (keys, values) in enumerate(states):
+            cache.update(keys.expand(count, -1, -1, -1), values.expand(count, -1, -1, -1), index)
+        tensors = {
+            "input_ids": ids,
+            "attention_mask": attention,
+            "position_ids": positions,
+            "use_cache": True,
+            cache_arg: cache,
+            "logits_to_keep": 1,
+        }
+        with torch.inference_mode():
+            logits = model(**model_inputs(model, tensors)).logits[:, -1, :]
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        for j, index in enumerate(rows):
+            scores[index] = [float(logp[j, t]) for t in tokens]
+    return [s for s in scores if s is not None]
+
+
+def _prefix_cache(
+    loaded: LoadedModel, prefix: list[int], cache_arg: str, reach: int
+) -> list[tuple[Any, Any]] | None:
+    """Per-layer ``(keys, values)`` of ``prefix`` (batch 1), or None if unfit for reuse.
+
+    Only a :class:`DynamicCache` of plain layers qualifies, or of sliding-window layers
+    whose window covers ``reach`` tokens (then nothing ever leaves the window, and the
+    padding between prefix and tail cannot shift what a token sees). Quantized, static,
+    linear-attention or shared layers would need their own handling.
+    """
+    import torch
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
+
+    model = loaded.model
+    ids = torch.tensor([prefix], dtype=torch.long, device=loaded.device)
+    tensors = {
+        "input_ids": ids,
+        "attention_mask": torch.ones_like(ids),
+        "use_cache": True,
+        cache_arg: DynamicCache(config=model.config),
+        "logits_to_keep": 1,
+    }
+    with torch.inference_mode():
+        out = model(**model_inputs(model, tensors))
+    cache = getattr(out, cache_arg, None)
+    if type(cache) is not DynamicCache or not cache.layers:
+        return None
+    states: list[tuple[Any, Any]] = []
+    for layer in cache.layers:
+        # Exact types: a subclass (quantized, offloaded...) may store its states otherwise.
+        kind = type(layer)
+        if kind not in (DynamicLayer, DynamicSlidingWindowLayer):
+            return None
+        window = getattr(layer, "sliding_window", None)
+        if kind is DynamicSlidingWindowLayer and not (isinstance(window, int) and window > reach):
+            return None
+        keys = getattr(layer, "keys", None)
+        values = getattr(layer, "values", None)
+        if keys is None or values is None or keys.ndim != 4 or keys.shape[-2] != len(prefix):
+            return None
+        states.append((keys, values))
+    return states
 
 
 def seq2seq_label_logprobs(
@@ -481,8 +616,6 @@ def normalise(logprobs: Sequence[float]) -> list[float]:
 
 def model_inputs(model: Any, tensors: dict[str, Any]) -> dict[str, Any]:
     """Keep only the inputs ``model.forward`` accepts (DistilBERT has no token types)."""
-    import inspect
-
     # Named parameters only: forwards also take **kwargs, where an unused input would
     # be silently ignored at best.
     accepted = inspect.signature(model.forward).parameters

@@ -1,0 +1,248 @@
+"""Label scoring with a shared prompt prefix run once (its KV cache reused per batch).
+
+The cached path must give the plain path's log-probabilities (float32 rounding aside)
+and labels, on a Llama and on a Gemma 3 with sliding-window layers; prompts without a
+long enough shared prefix, and caches it cannot reuse, fall back to the plain path.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tiny_models
+from llmcli.models.base import LoadedModel
+from llmcli.models.loading import load_model
+from llmcli.tasks import generation
+from llmcli.tasks.base import TaskInput
+from llmcli.tasks.registry import build_task
+from llmcli.tasks.sentiment import SentimentSettings
+
+Loader = Callable[[str], LoadedModel]
+PREFIX_TEXT = (
+    "Review: The staff were kind and the room was lovely.\nSentiment: positive\n\n"
+    "Review: The food was cold and the service was slow.\nSentiment: negative\n\n"
+    "Review:"
+)
+TAILS = [
+    " The cat likes the blue door.\nSentiment:",
+    " Awful.\nSentiment:",
+    " My neighbour visited the market in the morning before the storm.\nSentiment:",
+    " Fine.\nSentiment:",
+    " The small company sold the book last week, and everyone was happy.\nSentiment:",
+    " Paris!\nSentiment:",
+    " The old train crossed the mountain road.\nSentiment:",
+]
+
+
+def spy_forward(loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Record the keyword arguments of every forward pass of ``loaded.model``."""
+    calls: list[dict[str, Any]] = []
+    original = loaded.model.forward
+
+    # wraps: model_inputs reads the forward's signature, which must stay the real one.
+    @functools.wraps(original)
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loaded.model, "forward", forward)
+    return calls
+
+
+def cached_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The forward passes that read a prefix cache (its tail batches)."""
+    return [c for c in calls if has_cache(c) and c["input_ids"].shape[0] > 1]
+
+
+def has_cache(call: dict[str, Any]) -> bool:
+    # transformers 5 renamed past_key_values to cache.
+    return any(call.get(k) is not None for k in ("cache", "past_key_values"))
+
+
+def prompts_and_labels(loaded: LoadedModel) -> tuple[list[list[int]], list[list[int]]]:
+    tokenizer = loaded.tokenizer
+    lead = generation.special_tokens(tokenizer)[0]
+    prompts = [lead + ids for ids in generation.encode(tokenizer, [PREFIX_TEXT + t for t in TAILS])]
+    labels = generation.encode(tokenizer, [" negative", " positive"])
+    return prompts, labels
+
+
+def plain(loaded: LoadedModel, prompts: Any, labels: Any, batch: int | None) -> list[list[float]]:
+    """Scores without the prefix cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generation, "MIN_SHARED_PREFIX", 10**9)
+        return generation.causal_label_logprobs(loaded, prompts, labels, batch)
+
+
+def assert_same(got: list[list[float]], want: list[list[float]]) -> None:
+    assert len(got) == len(want)
+    for row, expected in zip(got, want, strict=True):
+        assert row == pytest.approx(expected, abs=1e-4)
+        assert max(range(len(row)), key=row.__getitem__) == max(
+            range(len(expected)), key=expected.__getitem__
+        )
+
+
+def check_cached_matches_plain(
+    loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch, batch: int | None
+) -> None:
+    prompts, labels = prompts_and_labels(loaded)
+    size = generation.shared_prefix_length(prompts)
+    assert size >= generation.MIN_SHARED_PREFIX
+    assert len({len(p) for p in prompts}) > 3  # tails of many lengths: real padding
+    want = plain(loaded, prompts, labels, batch)
+    calls = spy_forward(loaded, monkeypatch)
+    got = generation.causal_label_logprobs(loaded, prompts, labels, batch)
+    assert_same(got, want)
+    # The prefix ran once, then only tails: no pass sees a whole prompt again.
+    assert len([c for c in calls if c["input_ids"].shape[1] == size]) == 1
+    assert all(c["input_ids"].shape[1] <= max(len(p) for p in prompts) - size for c in calls[1:])
+    assert sum(c["input_ids"].shape[0] for c in calls[1:]) == len(prompts)
+    if batch != 1:
+        assert cached_calls(calls)
+
+
+@pytest.fixture(scope="module")
+def sharp_llama(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+    """A tiny Llama whose attention is far from uniform, so positions matter.
+
+    With the tiny models' small random weights every token attends almost equally to
+    all others: a tail placed one position off would still score within 1e-4.
+    """
+    import torch
+
+    folder = tiny_models.make_llama(tmp_path_factory.mktemp("sharp") / "llama", False)
+    loaded = load_model(str(folder), "sentiment", device="cpu", env={})
+    with torch.no_grad():
+        for layer in loaded.model.model.layers:
+            layer.self_attn.q_proj.weight.mul_(8.0)
+            layer.self_attn.k_proj.weight.mul_(8.0)
+    return loaded
+
+
+@pytest.mark.parametrize("batch", [1, 3, None])
+def test_cached_prefix_matches_plain_scoring_on_llama(
+    sharp_llama: LoadedModel, monkeypatch: pytest.MonkeyPatch, batch: int | None
+) -> None:
+    check_cached_matches_plain(sharp_llama, monkeypatch, batch)
+
+
+def test_shared_prefix_length() -> None:
+    prefix = list(range(20))
+    assert generation.shared_prefix_length([]) == 0
+    assert generation.shared_prefix_length([[*prefix, 1], [*prefix, 2, 3]]) == 20
+    # A prompt that is all prefix keeps its last token to run.
+    assert generation.shared_prefix_length([prefix, [*prefix, 5]]) == 19
+    assert generation.shared_prefix_length([[1, 2], [2, 2]]) == 0
+
+
+def test_prompts_without_a_shared_prefix_are_scored_plainly(
+    tiny: Loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = tiny("llama_plain")
+    tokenizer = loaded.tokenizer
+    texts = [t.strip() + " " + PREFIX_TEXT for t in TAILS]  # the long part comes last
+    prompts = generation.encode(tokenizer, texts)
+    labels = generation.encode(tokenizer, [" negative", " positive"])
+    assert generation.shared_prefix_length(prompts) < generation.MIN_SHARED_PREFIX
+    assert generation.shared_prefix_scores(loaded, prompts, [lab[0] for lab in labels]) is None
+    calls = spy_forward(loaded, monkeypatch)
+    got = generation.causal_label_logprobs(loaded, prompts, labels, 3)
+    assert len(got) == len(prompts) and all(len(row) == 2 for row in got)
+    assert not any(has_cache(c) for c in calls)
+    # A single prompt has nothing to share; it still gets its scores.
+    (alone,) = generation.causal_label_logprobs(loaded, prompts[:1], labels)
+    assert alone == pytest.approx(got[0], abs=1e-4)
+
+
+def test_sentiment_task_uses_the_prefix_cache(
+    tiny: Loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = build_task("sentiment", tiny("llama_plain"), SentimentSettings(batch_size=4))
+    inputs = [TaskInput(t.split("\n")[0].strip()) for t in TAILS]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generation, "MIN_SHARED_PREFIX", 10**9)
+        want = [r.fields for r in task.run(inputs)]
+    calls = spy_forward(task.loaded, monkeypatch)
+    got = [r.fields for r in task.run(inputs)]
+    assert cached_calls(calls)
+    for new, old in zip(got, want, strict=True):
+        assert new["label"] == old["label"]
+        assert new["scores"] == pytest.approx(old["scores"], abs=1e-4)
+
+
+# --- Gemma 3: sliding-window layers, its own layer types in the cache ----------------------
+
+
+def make_gemma3(path: Path, tokenizer_dir: Path, sliding_window: int) -> Path:
+    """A tiny Gemma3ForCausalLM (the built-in translate model's architecture)."""
+    import torch
+    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=1,
+        head_dim=8,
+        max_position_embeddings=512,
+        sliding_window=sliding_window,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+    )
+    Gemma3ForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def gemma3(
+    tiny_model_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[int], LoadedModel]:
+    """Load a tiny Gemma 3 with the given sliding window (built once per window)."""
+    root = tmp_path_factory.mktemp("tiny-gemma3")
+    source = tiny_model_dirs["llama_plain"]
+
+    @functools.cache
+    def load(window: int) -> LoadedModel:
+        folder = make_gemma3(root / f"gemma3-{window}", source, window)
+        return load_model(str(folder), "sentiment", device="cpu", env={})
+
+    return load
+
+
+@pytest.mark.parametrize("batch", [1, 3, None])
+def test_cached_prefix_matches_plain_scoring_on_gemma3(
+    gemma3: Callable[[int], LoadedModel], monkeypatch: pytest.MonkeyPatch, batch: int | None
+) -> None:
+    # A window wider than any prompt: the sliding layers see what full ones would.
+    check_cached_matches_plain(gemma3(256), monkeypatch, batch)
+
+
+@pytest.mark.parametrize("where", ["in the prefix", "in the tails"])
+def test_gemma3_window_shorter_than_the_prompts_is_scored_plainly(
+    gemma3: Callable[[int], LoadedModel], monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    prompts, labels = prompts_and_labels(gemma3(256))  # the same tokenizer in each
+    size = generation.shared_prefix_length(prompts)
+    assert size >= generation.MIN_SHARED_PREFIX
+    # Tokens leave the window inside the prefix, or only once the tails are added
+    # (where the padding between prefix and tail would shift what each token sees).
+    window = 16 if where == "in the prefix" else (size + max(len(p) for p in prompts)) // 2
+    loaded = gemma3(window)
+    assert generation.shared_prefix_scores(loaded, prompts, [lab[0] for lab in labels]) is None
+    want = plain(loaded, prompts, labels, 3)
+    calls = spy_forward(loaded, monkeypatch)
+    assert_same(generation.causal_label_logprobs(loaded, prompts, labels, 3), want)
+    assert not cached_calls(calls)
