@@ -576,7 +576,8 @@ def worker_naive(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
             logits = model(**enc).logits[0, -1]
         logp = torch.log_softmax(logits, -1)
         probs = generation.normalise([float(logp[t]) for t in label_first])
-        return {"probs": probs, "prompt_len": enc["input_ids"].shape[1], "steps": 0}
+        ids = enc["input_ids"][0].tolist()
+        return {"probs": probs, "prompt": ids, "prompt_len": len(ids), "steps": 0}
 
     ends = set(generation.stop_ids(ns))
     if w.task == "translate":
@@ -1065,6 +1066,10 @@ def run_workload(
             row.jobs = naive.jobs  # forward passes: the same work on every path
         if structure and row.ok:
             row.flops = sum(job_flops(structure, w, s, g) for s, g in row.jobs)
+            if w.kind == "score" and row.path in ("core", "cli") and naive.ok:
+                # llmcli runs the prompts' shared prefix once per window: count what it ran.
+                prompts = [r["prompt"] for r in naive.data["results"]]
+                row.flops = shared_prefix_flops(structure, prompts)
     checks = agreement(w, naive, core, cli, fast_rows, ct2_rows)
     # Everything each path printed or returned, to look into a disagreement afterwards.
     dump = OUT / f"outputs-{w.key}.json"
@@ -1126,6 +1131,31 @@ def job_flops(st: dict[str, Any], w: Workload, s: int, g: int) -> float:
     dec = 2 * (st["decoder"] + st["head"]) * g
     dec += att * st["dec_layers"] * (g * (g + 1) / 2 + g * s)
     return enc + dec
+
+
+def shared_prefix_flops(st: dict[str, Any], prompts: list[list[int]]) -> float:
+    """FLOPs of causal label scoring with the shared prefix run once per runner window.
+
+    As :func:`job_flops` counts them, for the work llmcli's core does: the prefix once per
+    window of items, then each prompt's own tail attending to the prefix and itself.
+    """
+    from llmcli.runner import WINDOW_ITEMS
+    from llmcli.tasks.generation import MIN_SHARED_PREFIX, shared_prefix_length
+
+    att = 4 * st["d_attn"] * st["dec_layers"]
+    total = 0.0
+    for start in range(0, len(prompts), WINDOW_ITEMS):
+        window = prompts[start : start + WINDOW_ITEMS]
+        size = shared_prefix_length(window)
+        mean = sum(len(p) for p in window) / len(window)
+        if len(window) < 2 or size < MIN_SHARED_PREFIX or 2 * size < mean:
+            size = 0
+        total += 2 * st["body"] * size + att * size * (size + 1) / 2
+        for prompt in window:
+            tail = len(prompt) - size
+            total += 2 * st["body"] * tail + 2 * st["head"]
+            total += att * (tail * size + tail * (tail + 1) / 2)
+    return total
 
 
 def _same_tokens(a: dict[tuple[int, ...], list[int]], b: dict[tuple[int, ...], list[int]]) -> str:
@@ -1486,6 +1516,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(~4 min on 2 idle cores)",
     )
     parser.add_argument(
+        "--section",
+        default="throughput",
+        help="the docs/benchmarks.md section to write (another name keeps the full run's "
+        "section and adds this run beside it, e.g. a rerun of one workload)",
+    )
+    parser.add_argument(
         "--workloads",
         default=None,
         help=f"comma-separated subset of {', '.join(WORKLOADS)} (default: all; with "
@@ -1595,9 +1631,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.no_doc:
         print(section)
     else:
-        path = report.write_section("throughput", section)
+        path = report.write_section(args.section, section)
         print(section)
-        print(f"\nwrote the throughput section of {path}", file=sys.stderr)
+        print(f"\nwrote the {args.section} section of {path}", file=sys.stderr)
     return 0
 
 
@@ -1671,7 +1707,10 @@ def render(
         "token, decoder weights per decoding step, cross-attention keys/values per input "
         "token, the output head per generated token or, for scoring, per item; causal "
         "models: prompt plus all but the last step), plus 4 x d_attn FLOPs per query-key "
-        "pair per layer for attention (QK^T and AV). Padding and the steps a batch spends "
+        "pair per layer for attention (QK^T and AV). For llmcli's causal `sentiment` rows, "
+        "the work it actually does: the few-shot prefix every prompt shares once per window "
+        "of 256 items, then each item's own tokens (the naive loop runs every whole prompt, "
+        "so the same result costs it more FLOPs). Padding and the steps a batch spends "
         "on sequences that already ended are not counted: they are waste. *gen. tokens/s* "
         "counts decoding steps (an end token included) of the row's own outputs; CLI rows "
         "use those of their core row."
@@ -1691,7 +1730,8 @@ def render(
         "`min_decoding_length`/`max_decoding_length`)."
     )
     head = [
-        "## throughput",
+        "## throughput"
+        + ("" if args.section == "throughput" else f" ({args.section}: {args.workloads})"),
         "Throughput of llmcli's model commands against the naive loop a user would write "
         "and against CTranslate2, side by side in one run of `bench/throughput.py`. Every "
         "figure below comes from that one run, on this machine, at this date:",
