@@ -311,6 +311,29 @@ def text_field(
     return value
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How sources are cut into items: the reading options every model command shares."""
+
+    mode: InputMode
+    field_name: str = "text"
+    encoding: str = "utf-8"
+    errors: str = "strict"
+    keep_going: bool = False
+
+    def items(self, sources: Iterable[Source], env: Environment) -> Iterator[Item]:
+        """:func:`iter_items` with these options."""
+        return iter_items(
+            sources,
+            self.mode,
+            env,
+            field_name=self.field_name,
+            encoding=self.encoding,
+            errors=self.errors,
+            keep_going=self.keep_going,
+        )
+
+
 def iter_items(
     sources: Iterable[Source],
     mode: InputMode,

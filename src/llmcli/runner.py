@@ -7,7 +7,7 @@ output stays line-aligned with the input.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +167,43 @@ def _run_window(
                     raise
                 results[i] = Failure.of(exc, work[i].location)
     return [r for r in results if r is not None]
+
+
+def load_task(
+    task_name: str,
+    settings: Any,
+    model: str | None,
+    *,
+    env: Mapping[str, str],
+    languages: tuple[str, str] | None = None,
+    notice: Callable[[str], None] | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    threads: int | None = None,
+    backend: str = "torch",
+    compute_type: str = "auto",
+) -> tuple[Task, dict[str, Any]]:
+    """Load the model, build the task on it, and say what will produce the results.
+
+    What each engine does once per process (the local one) or per worker (Ray's).
+    """
+    from llmcli.models.loading import load_model
+    from llmcli.tasks.registry import build_task
+
+    loaded = load_model(
+        model,
+        task_name,
+        device=device,
+        dtype=dtype,
+        env=env,
+        languages=languages,
+        notice=notice,
+        threads=threads,
+        backend=backend,
+        compute_type=compute_type,
+    )
+    task = build_task(task_name, loaded, settings)
+    return task, run_record(task, loaded.run_record())
 
 
 def run_record(task: Task, model_record: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from llmcli.cli.model_options import (
 from llmcli.cli.options import Debug, DecodeErrors, Encoding, JsonOutput, OutputFile, Quiet
 from llmcli.environment import Environment
 from llmcli.errors import UsageError
-from llmcli.inputs import InputMode, Item, Source
+from llmcli.inputs import InputMode, Item, ReadOptions, Source
 from llmcli.tasks.base import TaskInput
 
 if TYPE_CHECKING:
@@ -73,6 +73,10 @@ class RunOptions:
     engine: str = "local"
     ray_address: str | None = None
     workers: int | None = None
+
+    def reading(self) -> ReadOptions:
+        """How the inputs are cut into items."""
+        return ReadOptions(self.mode, self.text_field, self.encoding, self.errors, self.keep_going)
 
 
 def execute(
@@ -145,39 +149,23 @@ class _Job:
 
     def locally(self, sources: list[Source], command: dict[str, Any]) -> None:
         from llmcli.cli.batch import local_windows
-        from llmcli.inputs import iter_items
-        from llmcli.models.loading import load_model
-        from llmcli.runner import WINDOW_CHARS, WINDOW_PENDING, default_input, run_record
-        from llmcli.tasks.registry import build_task
+        from llmcli.runner import WINDOW_CHARS, WINDOW_PENDING, default_input, load_task
 
         opts, env = self.opts, self.env
-        loaded = load_model(
-            opts.model,
+        task, run = load_task(
             self.task_name,
-            device=opts.device,
-            dtype=opts.dtype,
+            self.settings,
+            opts.model,
             env=env.variables,
             languages=self.languages,
             notice=_notice_for(env),
+            device=opts.device,
+            dtype=opts.dtype,
             threads=opts.threads,
             backend=opts.backend,
             compute_type=opts.compute_type,
         )
-        task = build_task(self.task_name, loaded, self.settings)
-        run = run_record(task, loaded.run_record())
-        stream = (
-            self.items
-            if self.items is not None
-            else iter_items(
-                sources,
-                opts.mode,
-                env,
-                field_name=opts.text_field,
-                encoding=opts.encoding,
-                errors=opts.errors,
-                keep_going=opts.keep_going,
-            )
-        )
+        stream = self.items if self.items is not None else opts.reading().items(sources, env)
         windows = local_windows(
             task,
             stream,
@@ -226,9 +214,7 @@ class _Job:
                 cwd=os.getcwd(),
                 variables=engine.forwarded(env.variables),
             )
-            read = engine.ReadSpec(
-                opts.mode, opts.text_field, opts.encoding, opts.errors, opts.keep_going
-            )
+            read = opts.reading()
 
             def windows(
                 start: Checkpoint, hasher: InputHash, step: Callable[[int], None]

@@ -35,7 +35,7 @@ from llmcli.errors import (
     UsageError,
     first_line,
 )
-from llmcli.inputs import InputMode, Item, Source, iter_items
+from llmcli.inputs import Item, ReadOptions, Source
 from llmcli.runner import Outcome
 from llmcli.tasks.base import TaskInput
 
@@ -65,17 +65,6 @@ class RayOptions:
     address: str | None = None
     workers: int | None = None
     threads: int | None = None
-
-
-@dataclass(frozen=True)
-class ReadSpec:
-    """How a worker cuts a file into items: the local engine's reading options."""
-
-    mode: InputMode
-    field_name: str
-    encoding: str
-    errors: str
-    keep_going: bool
 
 
 @dataclass(frozen=True)
@@ -282,7 +271,7 @@ def plan(options: RayOptions, device: str) -> Plan:
 
 def run(
     spec: WorkerSpec,
-    read: ReadSpec,
+    read: ReadOptions,
     sources: Sequence[Source],
     env: Environment,
     workers: Plan,
@@ -345,7 +334,7 @@ def run(
 
 
 def _units(
-    sources: Sequence[Source], read: ReadSpec, env: Environment, window: int
+    sources: Sequence[Source], read: ReadOptions, env: Environment, window: int
 ) -> Iterator[dict[str, Any]]:
     """One row per file to read on the cluster; stdin is read here, in windows of items."""
     for source in sources:
@@ -353,15 +342,7 @@ def _units(
             yield {"path": source.name, "items": b""}
             continue
         chunk: list[Item] = []
-        for item in iter_items(
-            [source],
-            read.mode,
-            env,
-            field_name=read.field_name,
-            encoding=read.encoding,
-            errors=read.errors,
-            keep_going=read.keep_going,
-        ):
+        for item in read.items([source], env):
             chunk.append(item)
             if len(chunk) >= window:
                 yield {"path": source.name, "items": pickle.dumps(chunk)}
@@ -370,7 +351,7 @@ def _units(
             yield {"path": source.name, "items": pickle.dumps(chunk)}
 
 
-def _read_unit(row: dict[str, Any], read: ReadSpec) -> Iterator[dict[str, Any]]:
+def _read_unit(row: dict[str, Any], read: ReadOptions) -> Iterator[dict[str, Any]]:
     """Worker side: the items of one file (or of one stdin window read by the driver).
 
     A generator, so Ray Data can cut a big file's items into blocks as they are read
@@ -380,15 +361,7 @@ def _read_unit(row: dict[str, Any], read: ReadSpec) -> Iterator[dict[str, Any]]:
         items: Iterable[Item] = pickle.loads(row["items"])
     else:
         empty = Environment(stdin=io.BytesIO(), stdout=io.StringIO(), stderr=io.StringIO())
-        items = iter_items(
-            [Source(str(row["path"]))],
-            read.mode,
-            empty,
-            field_name=read.field_name,
-            encoding=read.encoding,
-            errors=read.errors,
-            keep_going=read.keep_going,
-        )
+        items = read.items([Source(str(row["path"]))], empty)
     for item in items:
         yield {"item": pickle.dumps(item)}
 
@@ -442,26 +415,24 @@ class _Worker:
             self.failed = _Raised.of(exc)
 
     def _load(self, spec: WorkerSpec) -> None:
-        from llmcli.models.loading import load_model
-        from llmcli.runner import run_record
-        from llmcli.tasks.registry import build_task
+        from llmcli.runner import load_task
 
         if os.path.isdir(spec.cwd):
             os.chdir(spec.cwd)  # relative file and model paths mean what they did locally
         os.environ.update(spec.variables)
-        loaded = load_model(
-            spec.model,
+        self.task, run = load_task(
             spec.task_name,
-            device=spec.device,
-            dtype=spec.dtype,
+            spec.settings,
+            spec.model,
             env=dict(os.environ),
             languages=spec.languages,
+            device=spec.device,
+            dtype=spec.dtype,
             threads=spec.threads,
             backend=spec.backend,
             compute_type=spec.compute_type,
         )
-        self.task = build_task(spec.task_name, loaded, spec.settings)
-        self.run = {**run_record(self.task, loaded.run_record()), "engine": "ray"}
+        self.run = {**run, "engine": "ray"}
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[bytes]]:
         from llmcli.errors import isolatable
