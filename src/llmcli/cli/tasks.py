@@ -6,6 +6,7 @@ the shared part (read items, load the model, run in batches, render, write).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -73,6 +74,16 @@ class RunOptions:
     engine: str = "local"
     ray_address: str | None = None
     workers: int | None = None
+
+    @classmethod
+    def of(cls, params: dict[str, Any], **given: Any) -> RunOptions:
+        """From a command's parameters (``locals()``), taking each field by its name.
+
+        One place for every shared option, so a new one cannot be forgotten in one of
+        the four commands; ``given`` holds what a command derives or names otherwise.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{**{k: v for k, v in params.items() if k in names}, **given})
 
     def reading(self) -> ReadOptions:
         """How the inputs are cut into items."""
@@ -318,27 +329,7 @@ def summarize_command(
         env,
         task_name="summarize",
         settings=settings,
-        options=RunOptions(
-            files=files,
-            mode=mode,
-            text_field=field,
-            model=model,
-            device=device,
-            dtype=dtype,
-            batch_size=batch_size,
-            threads=threads,
-            backend=backend,
-            compute_type=compute_type,
-            json_output=json_output,
-            output=output,
-            encoding=encoding,
-            errors=errors,
-            keep_going=keep_going,
-            resume=resume,
-            engine=engine,
-            ray_address=ray_address,
-            workers=workers,
-        ),
+        options=RunOptions.of(locals(), mode=mode, text_field=field),
     )
 
 
@@ -405,27 +396,7 @@ def translate_command(
         env,
         task_name="translate",
         settings=settings,
-        options=RunOptions(
-            files=files,
-            mode=mode,
-            text_field=field,
-            model=model,
-            device=device,
-            dtype=dtype,
-            batch_size=batch_size,
-            threads=threads,
-            backend=backend,
-            compute_type=compute_type,
-            json_output=json_output,
-            output=output,
-            encoding=encoding,
-            errors=errors,
-            keep_going=keep_going,
-            resume=resume,
-            engine=engine,
-            ray_address=ray_address,
-            workers=workers,
-        ),
+        options=RunOptions.of(locals(), mode=mode, text_field=field),
         languages=(source.lower(), to.lower()),
     )
 
@@ -517,27 +488,7 @@ def ask_command(
         env,
         task_name="ask",
         settings=settings,
-        options=RunOptions(
-            files=args,
-            mode=mode,
-            text_field=context_field,
-            model=model,
-            device=device,
-            dtype=dtype,
-            batch_size=batch_size,
-            threads=threads,
-            backend=backend,
-            compute_type=compute_type,
-            json_output=json_output,
-            output=output,
-            encoding=encoding,
-            errors=errors,
-            keep_going=keep_going,
-            resume=resume,
-            engine=engine,
-            ray_address=ray_address,
-            workers=workers,
-        ),
+        options=RunOptions.of(locals(), mode=mode, text_field=context_field, files=args),
         make_input=make_input,
         items=items,
         identity={"question": question, "question_field": question_field},
@@ -596,25 +547,5 @@ def sentiment_command(
         env,
         task_name="sentiment",
         settings=settings,
-        options=RunOptions(
-            files=files,
-            mode=mode,
-            text_field=field,
-            model=model,
-            device=device,
-            dtype=dtype,
-            batch_size=batch_size,
-            threads=threads,
-            backend=backend,
-            compute_type=compute_type,
-            json_output=json_output,
-            output=output,
-            encoding=encoding,
-            errors=errors,
-            keep_going=keep_going,
-            resume=resume,
-            engine=engine,
-            ray_address=ray_address,
-            workers=workers,
-        ),
+        options=RunOptions.of(locals(), mode=mode, text_field=field),
     )
