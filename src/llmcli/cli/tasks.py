@@ -41,6 +41,7 @@ from llmcli.inputs import InputMode, Item, ReadOptions, Source
 from llmcli.tasks.base import TaskInput
 
 if TYPE_CHECKING:
+    from llmcli.engines.ray import RayOptions
     from llmcli.output.journal import Checkpoint, InputHash
     from llmcli.runner import Outcome
 
@@ -187,28 +188,20 @@ class _Job:
         command = {**command, "run": run, "window": [self.window, WINDOW_CHARS, WINDOW_PENDING]}
         self._write(windows, run, command)
 
-    def on_ray(self, sources: list[Source], ray_options: Any, command: dict[str, Any]) -> None:
+    def on_ray(
+        self, sources: list[Source], ray_options: RayOptions, command: dict[str, Any]
+    ) -> None:
+        import os
+
         from llmcli.engines import ray as engine
         from llmcli.models.registry import resolve
+        from llmcli.runner import default_input
 
         opts, env = self.opts, self.env
         resolve(opts.model, self.task_name, env.variables, self.languages)  # fail fast
         if self.items is not None:  # ask without context: nothing to spread out
             raise UsageError("--engine ray needs input files or stdin", hint="use the local engine")
-        with engine.ray_output_contained(env):
-            self._ray_job(engine, sources, ray_options, command)
-
-    def _ray_job(
-        self, engine: Any, sources: list[Source], ray_options: Any, command: dict[str, Any]
-    ) -> None:
-        import os
-
-        from llmcli.runner import default_input
-
-        opts, env = self.opts, self.env
-        started = engine.connect(opts.ray_address)
-        try:
-            plan = engine.plan(ray_options, opts.device)
+        with engine.cluster(env, ray_options, opts.device) as plan:
             spec = engine.WorkerSpec(
                 task_name=self.task_name,
                 settings=self.settings,
@@ -230,13 +223,9 @@ class _Job:
             def windows(
                 start: Checkpoint, hasher: InputHash, step: Callable[[int], None]
             ) -> Iterator[list[Outcome]]:
-                outcomes: Iterator[list[Outcome]] = engine.run(spec, read, sources, env, plan, step)
-                return outcomes
+                return engine.run(spec, read, sources, env, plan, step)
 
             self._write(windows, {}, {**command, "engine": "ray"})
-        finally:
-            if started:
-                engine.disconnect()
 
     def _write(self, windows: Any, run: dict[str, Any], command: dict[str, Any]) -> None:
         from llmcli.cli.batch import json_renderer, plain_renderer, write_results

@@ -162,6 +162,21 @@ def connect(address: str | None) -> bool:
 
 
 @contextlib.contextmanager
+def cluster(env: Environment, options: RayOptions, device: str) -> Iterator[Plan]:
+    """Joined to (or running) a Ray cluster, Ray's printing contained, the workers planned.
+
+    A local Ray started here is stopped on the way out.
+    """
+    with ray_output_contained(env):
+        started = connect(options.address)
+        try:
+            yield plan(options, device)
+        finally:
+            if started:
+                disconnect()
+
+
+@contextlib.contextmanager
 def ray_output_contained(env: Environment) -> Iterator[None]:
     """Keep Ray's own printing off llmcli's stdout and stderr while a job runs.
 
