@@ -188,6 +188,24 @@ def test_a_model_that_fails_to_load_on_the_workers_exits_3(
     assert_error(ray, 3, message.removeprefix("llmcli: error: "))
 
 
+def test_an_unreadable_file_ends_the_job_as_locally(
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str], tmp_path: Path
+) -> None:
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text(reviews(6, 1), "utf-8")
+    bad.write_bytes(b"a fine line\nthen \x00 binary\n")
+    model = tiny_model_dirs["distilbert_classifier"]
+    args = ["sentiment", "--lines", "--model", model, good, bad]
+    local = cli(*args, variables=offline)
+    ray = cli(*args, "--engine", "ray", variables=offline)
+    assert local.code == ray.code == 2
+    assert ray.stderr == local.stderr
+    assert ray.stderr.endswith(
+        f"llmcli: error: {bad}: binary data (NUL byte) at byte 17, line 2 "
+        "(llmcli reads text files only)\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [

@@ -377,8 +377,13 @@ def _read_unit(row: dict[str, Any], read: ReadOptions) -> Iterator[dict[str, Any
     else:
         empty = Environment(stdin=io.BytesIO(), stdout=io.StringIO(), stderr=io.StringIO())
         items = read.items([Source(str(row["path"]))], empty)
-    for item in items:
-        yield {"item": pickle.dumps(item)}
+    try:
+        for item in items:
+            yield {"item": pickle.dumps(item)}
+    except Exception as exc:
+        # Unreadable input without --keep-going: the job ends, with the local message.
+        # It travels as a row, so the items read before it are still run first.
+        yield {"item": pickle.dumps(_Raised.of(exc))}
 
 
 @dataclass(frozen=True)
@@ -450,13 +455,21 @@ class _Worker:
         self.run = {**run, "engine": "ray"}
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[bytes]]:
-        from llmcli.errors import isolatable
-        from llmcli.runner import run_windows
-
         _crash_once_for_tests()
         if self.failed is not None:
             return {"outcome": [pickle.dumps(self.failed)]}
         items = [pickle.loads(blob) for blob in batch["item"]]
+        raised = next((i for i, it in enumerate(items) if isinstance(it, _Raised)), None)
+        if raised is None:
+            return {"outcome": self._run(items)}
+        # A file that could not be read: run what came before it, then end the job. (Not
+        # through self(...): Ray Data runs __call__ on one thread, and would deadlock.)
+        return {"outcome": [*self._run(items[:raised]), pickle.dumps(items[raised])]}
+
+    def _run(self, items: list[Item]) -> list[bytes]:
+        from llmcli.errors import isolatable
+        from llmcli.runner import run_windows
+
         out: list[bytes] = []
         try:
             for window in run_windows(
@@ -473,8 +486,8 @@ class _Worker:
             if not isolatable(exc) and not isinstance(exc, OutputError):
                 raise  # out of memory: let the worker die, and Ray retry it
             traceback.print_exc()
-            return {"outcome": [pickle.dumps(_Raised.of(exc))]}
-        return {"outcome": out}
+            return [*out, pickle.dumps(_Raised.of(exc))]
+        return out
 
 
 def _crash_once_for_tests() -> None:
