@@ -345,7 +345,7 @@ def run(
     except LlmcliError:
         raise
     except Exception as exc:
-        raise _llmcli_error(exc) from None
+        raise _job_failed(exc) from None
 
 
 def _units(
@@ -501,19 +501,8 @@ def _crash_once_for_tests() -> None:
     os._exit(1)
 
 
-def _llmcli_error(exc: BaseException) -> BaseException:
-    """The llmcli error inside a Ray exception, or a one-line error about the job."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        cause = getattr(current, "cause", None)
-        if isinstance(cause, BaseException):
-            current = cause
-            continue
-        if isinstance(current, LlmcliError) and type(current).__module__.startswith("llmcli"):
-            return current
-        current = current.__cause__ or current.__context__
-    if isinstance(exc, KeyboardInterrupt):
-        return exc
+def _job_failed(exc: Exception) -> LlmcliError:
+    """A failure of Ray itself (not of llmcli's code, whose errors come back as
+    :class:`_Raised`): a worker that died more often than it may be restarted, a lost node.
+    """
     return LlmcliError(f"the Ray job failed: {first_line(exc)}", hint="rerun with --debug")
