@@ -219,6 +219,64 @@ def test_ctranslate2_float32_gives_the_same_greedy_tokens(
 
 
 @needs_ct2
+def test_ctranslate2_runs_a_shared_prompt_prefix_once(
+    tiny_model_dirs: dict[str, Path], home: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmcli.models import ct2
+    from llmcli.tasks import generation
+
+    folder = str(tiny_model_dirs["llama"])
+    torch_model = load_model(folder, "summarize", env=home)
+    clear_cache()  # a fresh CTranslate2 model: no prefixes cached yet
+    fast = load_model(folder, "summarize", env=home, backend="ctranslate2", compute_type="float32")
+    tokenizer = torch_model.tokenizer
+    texts = corpus(30)[:12]
+    own = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+
+    def prompts_with(instruction: str) -> list[list[int]]:
+        head = tokenizer(instruction)["input_ids"]
+        assert len(head) >= generation.MIN_SHARED_PREFIX
+        return [head + ids for ids in own]
+
+    calls: list[dict[str, Any]] = []
+    engine = fast.model.engine
+
+    class Spy:
+        def generate_batch(self, start: Any, **options: Any) -> Any:
+            calls.append(options)
+            return engine.generate_batch(start, **options)
+
+    monkeypatch.setattr(fast.model, "engine", Spy())
+    settings = DecodingSettings(batch_size=5)  # several batches share the cached prefix
+    instruction = " ".join(corpus(31)[:3])
+    prompts = prompts_with(instruction)
+    want = generate(torch_model, prompts, max_new_tokens=6, decoding=settings)
+    got = generate(fast, prompts, max_new_tokens=6, decoding=settings)
+    assert [g.token_ids for g in got] == [w.token_ids for w in want]
+    assert len(calls) == 3 and all(c["static_prompt"] for c in calls)
+    assert all(c["cache_static_prompt"] for c in calls)
+    assert len(fast.model.cached_prefixes) == 1
+
+    # Without the prefix path (too short to pay), the same tokens.
+    minimum = generation.MIN_SHARED_PREFIX
+    monkeypatch.setattr(generation, "MIN_SHARED_PREFIX", 10**6)
+    calls.clear()
+    plain = generate(fast, prompts, max_new_tokens=6, decoding=settings)
+    assert [g.token_ids for g in plain] == [g.token_ids for g in got]
+    assert calls and not any("static_prompt" in c for c in calls)
+    monkeypatch.setattr(generation, "MIN_SHARED_PREFIX", minimum)
+
+    # Prefixes kept are bounded; further ones are still passed, but not cached.
+    monkeypatch.setattr(ct2, "MAX_CACHED_PREFIXES", 2)
+    for k in range(3):
+        calls.clear()
+        generate(fast, prompts_with(f"{k} {instruction}"), max_new_tokens=2, decoding=settings)
+        assert all(c["static_prompt"] for c in calls)
+        assert all(c["cache_static_prompt"] is (k < 1) for c in calls)
+    assert len(fast.model.cached_prefixes) == 2
+
+
+@needs_ct2
 def test_ctranslate2_converts_once_into_the_cache(
     tiny_model_dirs: dict[str, Path], home: dict[str, str]
 ) -> None:

@@ -1,8 +1,10 @@
-"""Label scoring with a shared prompt prefix run once (its KV cache reused per batch).
+"""Label scoring and generation with a shared prompt prefix run once (its KV cache reused
+per batch).
 
-The cached path must give the plain path's log-probabilities (float32 rounding aside)
-and labels, on a Llama and on a Gemma 3 with sliding-window layers; prompts without a
-long enough shared prefix, and caches it cannot reuse, fall back to the plain path.
+The cached path must give the plain path's log-probabilities (float32 rounding aside),
+labels and greedy tokens, on a Llama and on a Gemma 3 with sliding-window layers; prompts
+without a long enough shared prefix, caches it cannot reuse, and decoding options that
+depend on the padding's place fall back to the plain path.
 """
 
 from __future__ import annotations
@@ -246,3 +248,88 @@ def test_gemma3_window_shorter_than_the_prompts_is_scored_plainly(
     calls = spy_forward(loaded, monkeypatch)
     assert_same(generation.causal_label_logprobs(loaded, prompts, labels, 3), want)
     assert not cached_calls(calls)
+
+
+# --- generation: the shared prefix run once, each batch generating after it -------------
+
+
+def generate_both(
+    loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch, batch: int | None, **options: Any
+) -> tuple[list[Any], list[Any], list[dict[str, Any]]]:
+    """(plain, with the prefix path, the forward passes of the latter)."""
+    prompts = prompts_and_labels(loaded)[0]
+    settings = generation.DecodingSettings(batch_size=batch)
+    run = functools.partial(
+        generation.generate, loaded, prompts, max_new_tokens=6, decoding=settings, **options
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generation, "MIN_SHARED_PREFIX", 10**9)
+        want = run()
+    calls = spy_forward(loaded, monkeypatch)
+    got = run()
+    monkeypatch.undo()
+    return want, got, calls
+
+
+def check_generation_matches_plain(
+    loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch, batch: int | None
+) -> None:
+    prompts = prompts_and_labels(loaded)[0]
+    size = generation.shared_prefix_length(prompts)
+    want, got, calls = generate_both(loaded, monkeypatch, batch, want_logprobs=True)
+    assert [g.token_ids for g in got] == [w.token_ids for w in want]
+    assert [g.finished for g in got] == [w.finished for w in want]
+    for g, w in zip(got, want, strict=True):
+        assert g.logprobs == pytest.approx(w.logprobs, abs=1e-4)
+    # One pass over the prefix alone; every later pass starts from its cache, so none
+    # sees a whole prompt again.
+    assert calls[0]["input_ids"].shape == (1, size)
+    widest_tail = max(len(p) for p in prompts) - size
+    assert all(has_cache(c) and c["input_ids"].shape[1] <= widest_tail for c in calls[1:])
+    firsts = [c for c in calls[1:] if c["input_ids"].shape[1] > 1]  # each batch's prefill
+    assert sum(c["input_ids"].shape[0] for c in firsts) == len(prompts)
+
+
+@pytest.mark.parametrize("batch", [3, None])
+def test_generation_after_a_cached_prefix_matches_plain_on_llama(
+    sharp_llama: LoadedModel, monkeypatch: pytest.MonkeyPatch, batch: int | None
+) -> None:
+    check_generation_matches_plain(sharp_llama, monkeypatch, batch)
+
+
+@pytest.mark.parametrize("batch", [3, None])
+def test_generation_after_a_cached_prefix_matches_plain_on_gemma3(
+    gemma3: Callable[[int], LoadedModel], monkeypatch: pytest.MonkeyPatch, batch: int | None
+) -> None:
+    check_generation_matches_plain(gemma3(256), monkeypatch, batch)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"no_repeat_ngram_size": 2},  # n-grams would span the moved padding
+        {"decoding": generation.DecodingSettings(num_beams=2)},  # beams copy the cache
+    ],
+    ids=["no-repeat-ngrams", "beams"],
+)
+def test_generation_options_that_see_the_layout_run_plainly(
+    sharp_llama: LoadedModel, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
+) -> None:
+    prompts = prompts_and_labels(sharp_llama)[0]
+    calls = spy_forward(sharp_llama, monkeypatch)
+    settings = {"decoding": generation.DecodingSettings(), **options}
+    generation.generate(sharp_llama, prompts, max_new_tokens=3, **settings)
+    assert calls and not any(c["input_ids"].shape[0] == 1 for c in calls)  # no prefix pass
+    assert calls[0]["input_ids"].shape[1] == max(len(p) for p in prompts)
+
+
+def test_gemma3_window_shorter_than_prompt_and_output_generates_plainly(
+    gemma3: Callable[[int], LoadedModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts = prompts_and_labels(gemma3(256))[0]
+    # The window holds every prompt, but not a prompt and its 6 new tokens.
+    loaded = gemma3(max(len(p) for p in prompts) + 3)
+    want, got, calls = generate_both(loaded, monkeypatch, 3)
+    assert [g.token_ids for g in got] == [w.token_ids for w in want]
+    # The longest prompts' batch comes first, whole: no prefix pass before it.
+    assert calls[0]["input_ids"].shape == (3, max(len(p) for p in prompts))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,14 @@ class CT2Model:
     seq2seq: bool
     compute_type: str
     path: str
+    # Shared prompt prefixes whose state CTranslate2 keeps (``cache_static_prompt``); it
+    # never drops one, so their number is bounded (MAX_CACHED_PREFIXES).
+    cached_prefixes: set[tuple[int, ...]] = field(default_factory=set)
+
+
+#: Distinct shared prefixes whose decoder state one loaded model keeps. A run usually has
+#: one (its prompt template's); a prefix beyond these is still shared, but run per batch.
+MAX_CACHED_PREFIXES = 8
 
 
 def load(
@@ -230,6 +238,9 @@ class Request:
     # From the model's generation config, which transformers applies by itself:
     forced_eos_token_id: int | None = None  # the last token allowed is forced to be eos
     suppressed: Sequence[Sequence[int]] = ()  # ``bad_words_ids``: never generated
+    # Causal models: this many leading tokens are the same in every prompt; CTranslate2
+    # runs them once as a "static prompt" and reuses their state for every batch.
+    shared_prefix: int = 0
 
 
 def generate_tokens(
@@ -286,11 +297,13 @@ def generate_tokens(
         hypotheses = [[int(i) for i in _hypothesis_ids(tokenizer, r)] for r in results]
         limit = budget + extra_len
     else:
+        start, static = _static_prompt(model, prompts, tokens, request.shared_prefix)
         results = model.engine.generate_batch(
-            tokens,
+            start,
             max_length=budget,
             min_length=min(request.min_new_tokens, budget),
             include_prompt_in_result=False,
+            **static,
             **common,
         )
         hypotheses = [[int(i) for i in r.sequences_ids[0]] for r in results]
@@ -303,6 +316,24 @@ def generate_tokens(
         score = float(result.scores[0]) if request.want_scores and result.scores else None
         out.append((ids, score))
     return out
+
+
+def _static_prompt(
+    model: CT2Model, prompts: Sequence[Sequence[int]], tokens: list[list[str]], shared: int
+) -> tuple[list[list[str]], dict[str, Any]]:
+    """``generate_batch``'s start tokens, and its static-prompt options for ``shared`` tokens.
+
+    The prompts' own tokens must stay non-empty, and every prompt must really start with
+    the same ``shared`` ids; otherwise the prompts are passed whole.
+    """
+    head = tuple(prompts[0][:shared])
+    if shared <= 0 or any(len(p) <= shared or tuple(p[:shared]) != head for p in prompts):
+        return tokens, {}
+    keep = head in model.cached_prefixes or len(model.cached_prefixes) < MAX_CACHED_PREFIXES
+    if keep:
+        model.cached_prefixes.add(head)
+    options = {"static_prompt": tokens[0][:shared], "cache_static_prompt": keep}
+    return [t[shared:] for t in tokens], options
 
 
 def _hypothesis_ids(tokenizer: Any, result: Any) -> list[int]:

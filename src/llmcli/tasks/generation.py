@@ -294,6 +294,7 @@ def generate(
             want_scores=beam_scores,
             forced_eos_token_id=getattr(model.generation_config, "forced_eos_token_id", None),
             suppressed=getattr(model.generation_config, "bad_words_ids", None) or (),
+            shared_prefix=_ct2_shared_prefix(prompts) if causal else 0,
         )
         for rows in batches:
             if limits is not None:
@@ -311,10 +312,18 @@ def generate(
                     made.extra["sequence_score"] = score
                 results[index] = made
         return [r for r in results if r is not None]
+    prefix = (
+        _generation_prefix(loaded, prompts, max_new_tokens)
+        if causal and decoding.num_beams == 1 and not no_repeat_ngram_size
+        else None
+    )
     for rows in batches:
         batch = [list(prompts[i]) for i in rows]
-        input_ids, mask = pad_rows(batch, pad, left=causal, device=loaded.device)
         extra = dict(kwargs)
+        if prefix is None:
+            input_ids, mask = pad_rows(batch, pad, left=causal, device=loaded.device)
+        else:
+            input_ids, mask, extra["cache"] = _prefixed_batch(loaded, batch, prefix, pad)
         if limits is not None:
             extra["max_new_tokens"] = max(limits[i] for i in rows)
         if processor is not None:
@@ -361,6 +370,16 @@ def generate(
                 made.extra["sequence_score"] = float(out.sequences_scores[j])
             results[index] = made
     return [r for r in results if r is not None]
+
+
+def _ct2_shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
+    """Leading tokens CTranslate2 should run once for all ``prompts`` (0: none).
+
+    Unlike the torch path (:func:`shared_prefix_scores`), nothing is copied per batch, so
+    any prefix of MIN_SHARED_PREFIX tokens pays.
+    """
+    size = shared_prefix_length(prompts)
+    return size if size >= MIN_SHARED_PREFIX else 0
 
 
 def _finish(
@@ -493,8 +512,6 @@ def shared_prefix_scores(
     states = _prefix_cache(loaded, list(prompts[0][:size]), cache_arg, reach)
     if states is None:
         return None
-    from transformers import DynamicCache
-
     pad = pad_id(loaded)
     scores: list[list[float] | None] = [None] * len(prompts)
     # Batched as the plain pass is (by whole prompts): each row still holds its copy
@@ -507,11 +524,7 @@ def shared_prefix_scores(
         # (the pads are masked out: their positions do not matter).
         positions = (mask.cumsum(-1) - 1).clamp(min=0) + size
         attention = torch.cat([mask.new_ones((count, size)), mask], dim=1)
-        # A fresh cache per batch: the forward pass appends the tails to it, which must
-        # not reach the shared prefix's tensors (expand makes views, update copies them).
-        cache = DynamicCache(config=model.config)
-        for index, (keys, values) in enumerate(states):
-            cache.update(keys.expand(count, -1, -1, -1), values.expand(count, -1, -1, -1), index)
+        cache = _batch_cache(model, states, count)
         tensors = {
             "input_ids": ids,
             "attention_mask": attention,
@@ -526,6 +539,69 @@ def shared_prefix_scores(
         for j, index in enumerate(rows):
             scores[index] = [float(logp[j, t]) for t in tokens]
     return [s for s in scores if s is not None]
+
+
+def _batch_cache(model: Any, states: Sequence[tuple[Any, Any]], count: int) -> Any:
+    """A fresh cache holding the prefix ``states`` for ``count`` rows.
+
+    Fresh per batch: the model appends the batch's own tokens to it, which must not reach
+    the shared prefix's tensors (expand makes views, update copies them).
+    """
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    for index, (keys, values) in enumerate(states):
+        cache.update(keys.expand(count, -1, -1, -1), values.expand(count, -1, -1, -1), index)
+    return cache
+
+
+@dataclass(frozen=True)
+class _SharedPrefix:
+    """Leading prompt tokens that every prompt of a :func:`generate` call shares, run once."""
+
+    ids: list[int]
+    states: list[tuple[Any, Any]]  # per layer (keys, values), batch 1
+
+
+def _generation_prefix(
+    loaded: LoadedModel, prompts: Sequence[Sequence[int]], max_new_tokens: int
+) -> _SharedPrefix | None:
+    """The shared prefix of ``prompts`` with its keys and values, if reusing it is exact.
+
+    Each batch then holds ``[prefix][padding][own tokens]`` (the padding masked, so
+    positions still run on from the prefix) and starts from a copy of the prefix's
+    cache: ``generate`` runs only the columns after it. Greedy tokens equal the plain
+    left-padded pass's up to float rounding (bench/throughput.py compares them). None
+    when the prefix is too short to pay, the model's cache is not a plain reusable one
+    (:func:`_prefix_cache`) or ``generate`` would build its own kind of cache.
+    """
+    model = loaded.model
+    if len(prompts) < 2 or "cache" not in inspect.signature(model.forward).parameters:
+        return None
+    if getattr(getattr(model, "generation_config", None), "cache_implementation", None):
+        return None
+    size = shared_prefix_length(prompts)
+    if size < MIN_SHARED_PREFIX:
+        return None
+    ids = list(prompts[0][:size])
+    reach = max(len(p) for p in prompts) + max_new_tokens
+    states = _prefix_cache(loaded, ids, "cache", reach)
+    return None if states is None else _SharedPrefix(ids, states)
+
+
+def _prefixed_batch(
+    loaded: LoadedModel, batch: Sequence[Sequence[int]], prefix: _SharedPrefix, pad: int
+) -> tuple[Any, Any, Any]:
+    """``input_ids``, ``attention_mask`` and cache of one batch laid out after ``prefix``."""
+    import torch
+
+    size = len(prefix.ids)
+    tails, tail_mask = pad_rows([row[size:] for row in batch], pad, left=True, device=loaded.device)
+    count = tails.shape[0]
+    head = torch.tensor([prefix.ids], dtype=tails.dtype, device=loaded.device).expand(count, -1)
+    input_ids = torch.cat([head, tails], dim=1)
+    mask = torch.cat([tail_mask.new_ones((count, size)), tail_mask], dim=1)
+    return input_ids, mask, _batch_cache(loaded.model, prefix.states, count)
 
 
 def _prefix_cache(
@@ -543,6 +619,11 @@ def _prefix_cache(
     from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
     model = loaded.model
+    config = getattr(model, "config", None)
+    window = getattr(config, "sliding_window", None)
+    kinds = getattr(config, "layer_types", None) or ["sliding_attention"]
+    if isinstance(window, int) and window <= reach and "sliding_attention" in kinds:
+        return None  # known before the pass: the window will not hold the prompts
     ids = torch.tensor([prefix], dtype=torch.long, device=loaded.device)
     tensors = {
         "input_ids": ids,
