@@ -1070,6 +1070,10 @@ def run_workload(
                 # llmcli runs the prompts' shared prefix once per window: count what it ran.
                 prompts = [r["prompt"] for r in naive.data["results"]]
                 row.flops = shared_prefix_flops(structure, prompts)
+            elif w.family == "causal" and row.path in ("core", "cli") and naive.ok:
+                # Generation after the shared prefix: it too is run once per window.
+                prompts = [r["prompt"] for r in naive.data["results"]]
+                row.flops -= prefix_savings(structure, prompts)
     checks = agreement(w, naive, core, cli, fast_rows, ct2_rows)
     # Everything each path printed or returned, to look into a disagreement afterwards.
     dump = OUT / f"outputs-{w.key}.json"
@@ -1156,6 +1160,29 @@ def shared_prefix_flops(st: dict[str, Any], prompts: list[list[int]]) -> float:
             total += 2 * st["body"] * tail + 2 * st["head"]
             total += att * (tail * size + tail * (tail + 1) / 2)
     return total
+
+
+def prefix_savings(st: dict[str, Any], prompts: list[list[int]]) -> float:
+    """FLOPs that :func:`job_flops` counts but llmcli's causal generation does not run.
+
+    Its core (both backends) runs the prefix every prompt of a window shares once (when
+    at least ``MIN_SHARED_PREFIX`` tokens): the other prompts' prefix positions, their
+    linear layers and the attention among them, are not computed again. One last-position
+    logits row per window is what the extra prefix pass adds.
+    """
+    from llmcli.runner import WINDOW_ITEMS
+    from llmcli.tasks.generation import MIN_SHARED_PREFIX, shared_prefix_length
+
+    att = 4 * st["d_attn"] * st["dec_layers"]
+    saved = 0.0
+    for start in range(0, len(prompts), WINDOW_ITEMS):
+        window = prompts[start : start + WINDOW_ITEMS]
+        size = shared_prefix_length(window)
+        if len(window) < 2 or size < MIN_SHARED_PREFIX:
+            continue
+        per_prompt = 2 * st["body"] * size + att * size * (size + 1) / 2
+        saved += (len(window) - 1) * per_prompt - 2 * st["head"]
+    return saved
 
 
 def _same_tokens(a: dict[tuple[int, ...], list[int]], b: dict[tuple[int, ...], list[int]]) -> str:
@@ -1707,10 +1734,11 @@ def render(
         "token, decoder weights per decoding step, cross-attention keys/values per input "
         "token, the output head per generated token or, for scoring, per item; causal "
         "models: prompt plus all but the last step), plus 4 x d_attn FLOPs per query-key "
-        "pair per layer for attention (QK^T and AV). For llmcli's causal `sentiment` rows, "
-        "the work it actually does: the few-shot prefix every prompt shares once per window "
-        "of 256 items, then each item's own tokens (the naive loop runs every whole prompt, "
-        "so the same result costs it more FLOPs). Padding and the steps a batch spends "
+        "pair per layer for attention (QK^T and AV). For llmcli's rows on the causal models, "
+        "the work it actually does: the prompt prefix every prompt shares (few-shot "
+        "examples, instructions) once per window of 256 items, then each item's own tokens "
+        "(the naive loop runs every whole prompt, so the same result costs it more FLOPs). "
+        "Padding and the steps a batch spends "
         "on sequences that already ended are not counted: they are waste. *gen. tokens/s* "
         "counts decoding steps (an end token included) of the row's own outputs; CLI rows "
         "use those of their core row."
