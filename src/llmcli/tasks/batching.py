@@ -18,9 +18,13 @@ from collections.abc import Sequence
 FORWARD_BUDGET = {"cpu": 4096, "gpu": 65536}
 #: Tokens per batch for generation: prompt plus new tokens of every row (the KV cache).
 GENERATE_BUDGET = {"cpu": 16384, "gpu": 262144}
-#: Most rows per batch. On a CPU each decoding step of a batch of 32 costs little more
-#: than one of 8 once weights are read; rows beyond that make finished rows wait longer.
-MAX_ROWS = {"cpu": 32, "gpu": 512}
+#: Most rows per batch. A decoding step reads every weight once whatever the rows, so
+#: more rows share that cost, until rows that finished early wait too long for the rest.
+#: On 2 CPU cores, 64 rows instead of 32 took 4-30% less time for T5-small- and
+#: Marian-size models (160 items, 32 new tokens each) and 11% less (19% on CTranslate2)
+#: for Gemma 3's translation of 40 sentences, whose 262k-token output layer is most of
+#: each step; a classifier's forward passes ran the same.
+MAX_ROWS = {"cpu": 64, "gpu": 512}
 
 
 def _kind(device: str) -> str:
