@@ -1165,20 +1165,20 @@ def shared_prefix_flops(st: dict[str, Any], prompts: list[list[int]]) -> float:
 def prefix_savings(st: dict[str, Any], prompts: list[list[int]]) -> float:
     """FLOPs that :func:`job_flops` counts but llmcli's causal generation does not run.
 
-    Its core (both backends) runs the prefix every prompt of a window shares once (when
-    at least ``MIN_SHARED_PREFIX`` tokens): the other prompts' prefix positions, their
+    Its core (both backends) runs the prefix every prompt of a window shares once (as
+    ``generation_prefix_length`` decides): the other prompts' prefix positions, their
     linear layers and the attention among them, are not computed again. One last-position
     logits row per window is what the extra prefix pass adds.
     """
     from llmcli.runner import WINDOW_ITEMS
-    from llmcli.tasks.generation import MIN_SHARED_PREFIX, shared_prefix_length
+    from llmcli.tasks.generation import generation_prefix_length
 
     att = 4 * st["d_attn"] * st["dec_layers"]
     saved = 0.0
     for start in range(0, len(prompts), WINDOW_ITEMS):
         window = prompts[start : start + WINDOW_ITEMS]
-        size = shared_prefix_length(window)
-        if len(window) < 2 or size < MIN_SHARED_PREFIX:
+        size = generation_prefix_length(window)
+        if not size:
             continue
         per_prompt = 2 * st["body"] * size + att * size * (size + 1) / 2
         saved += (len(window) - 1) * per_prompt - 2 * st["head"]

@@ -294,7 +294,7 @@ def generate(
             want_scores=beam_scores,
             forced_eos_token_id=getattr(model.generation_config, "forced_eos_token_id", None),
             suppressed=getattr(model.generation_config, "bad_words_ids", None) or (),
-            shared_prefix=_ct2_shared_prefix(prompts) if causal else 0,
+            shared_prefix=generation_prefix_length(prompts) if causal else 0,
         )
         for rows in batches:
             if limits is not None:
@@ -372,13 +372,13 @@ def generate(
     return [r for r in results if r is not None]
 
 
-def _ct2_shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
-    """Leading tokens CTranslate2 should run once for all ``prompts`` (0: none).
+def generation_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
+    """Leading tokens :func:`generate` runs once for all ``prompts`` of a call (0: none).
 
-    Unlike the torch path (:func:`shared_prefix_scores`), nothing is copied per batch, so
-    any prefix of MIN_SHARED_PREFIX tokens pays.
+    Unlike label scoring (:func:`shared_prefix_scores`), generation runs many steps per
+    prompt after the prefix, so any prefix of MIN_SHARED_PREFIX tokens pays.
     """
-    size = shared_prefix_length(prompts)
+    size = shared_prefix_length(prompts) if len(prompts) >= 2 else 0
     return size if size >= MIN_SHARED_PREFIX else 0
 
 
@@ -576,12 +576,12 @@ def _generation_prefix(
     (:func:`_prefix_cache`) or ``generate`` would build its own kind of cache.
     """
     model = loaded.model
-    if len(prompts) < 2 or "cache" not in inspect.signature(model.forward).parameters:
+    if "cache" not in inspect.signature(model.forward).parameters:
         return None
     if getattr(getattr(model, "generation_config", None), "cache_implementation", None):
         return None
-    size = shared_prefix_length(prompts)
-    if size < MIN_SHARED_PREFIX:
+    size = generation_prefix_length(prompts)
+    if not size:
         return None
     ids = list(prompts[0][:size])
     reach = max(len(p) for p in prompts) + max_new_tokens
