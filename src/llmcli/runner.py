@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmcli import __version__
 from llmcli.errors import Failure, isolatable
 from llmcli.inputs import Item
 from llmcli.tasks.base import Task, TaskInput, TaskResult
+
+if TYPE_CHECKING:
+    from llmcli.models.embedding import Embedder
 
 
 @dataclass
@@ -188,7 +191,22 @@ def load_task(
     What each engine does once per process (the local one) or per worker (Ray's).
     """
     from llmcli.models.loading import load_model
+    from llmcli.tasks.base import TaskContext
     from llmcli.tasks.registry import build_task
+
+    def load_embedder() -> Embedder:
+        from llmcli.models.embedding import Embedder
+
+        embedder = load_model(
+            getattr(settings, "embedder", None),
+            "embed",
+            device=device,
+            dtype=dtype,
+            env=env,
+            notice=notice,
+            threads=threads,
+        )
+        return Embedder(embedder)
 
     loaded = load_model(
         model,
@@ -202,7 +220,7 @@ def load_task(
         backend=backend,
         compute_type=compute_type,
     )
-    task = build_task(task_name, loaded, settings)
+    task = build_task(task_name, loaded, settings, TaskContext(notice, load_embedder))
     return task, run_record(task, loaded.run_record())
 
 

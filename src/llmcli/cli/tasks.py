@@ -253,6 +253,15 @@ Sample = Annotated[
 ]
 Temperature = Annotated[float, typer.Option("--temperature", help="With --sample.")]
 NumBeams = Annotated[int, typer.Option("--num-beams", help="Beam search width (1 = greedy).")]
+Embedder = Annotated[
+    str | None,
+    typer.Option(
+        "--embedder",
+        help="Sentence embedding model for choosing and citing sentences "
+        "(default: LLMCLI_MODEL_EMBED, else the built-in minilm).",
+        show_default=False,
+    ),
+]
 
 
 @handles_errors
@@ -269,6 +278,24 @@ def summarize_command(
         int | None,
         typer.Option("--sentences", help="At most N sentences per summary.", metavar="N"),
     ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(
+            "--method",
+            help="extractive (sentences of the text; default on the built-in models) or "
+            "abstractive (written by the model; default on other models).",
+            show_default=False,
+        ),
+    ] = None,
+    ratio: Annotated[
+        float,
+        typer.Option("--ratio", help="Extractive: summary length as a share of the text's words."),
+    ] = 0.2,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Abstractive: drop sentences the text does not support."),
+    ] = False,
+    embedder: Embedder = None,
     num_beams: NumBeams = 1,
     sample: Sample = False,
     temperature: Temperature = 1.0,
@@ -308,6 +335,10 @@ def summarize_command(
         min_length=min_length,
         sentences=sentences,
         max_input_tokens=max_input_tokens,
+        method=method.lower() if method else None,
+        ratio=ratio,
+        strict=strict,
+        embedder=embedder,
         num_beams=num_beams,
         do_sample=sample,
         temperature=temperature,
@@ -414,6 +445,16 @@ def ask_command(
     stride: Annotated[
         int, typer.Option("--stride", help="Tokens shared by consecutive context windows.")
     ] = 128,
+    top_k: Annotated[
+        int,
+        typer.Option(
+            "--top-k",
+            help="Generative models read only the K sentences closest to the question "
+            "(with their neighbours); 0 reads the whole text.",
+            min=0,
+        ),
+    ] = 3,
+    embedder: Embedder = None,
     lines: Lines = False,
     jsonl: Jsonl = False,
     model: Model = None,
@@ -452,6 +493,8 @@ def ask_command(
         max_answer_tokens=max_answer_tokens,
         max_input_tokens=max_input_tokens,
         stride=stride,
+        retrieve=top_k,
+        embedder=embedder,
         batch_size=batch_size,
     )
 

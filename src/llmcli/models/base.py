@@ -14,6 +14,7 @@ class Family(str, Enum):
     CAUSAL = "causal"  # AutoModelForCausalLM: Llama, SmolLM2, Gemma 3, ...
     EXTRACTIVE_QA = "extractive-qa"  # AutoModelForQuestionAnswering
     CLASSIFIER = "classifier"  # AutoModelForSequenceClassification
+    EMBEDDING = "embedding"  # AutoModel, no head: sentence embeddings (BERT, MiniLM, MPNet)
 
 
 @dataclass

@@ -135,7 +135,7 @@ def prepare_spec(
     """:func:`prepare` for any built-in spec; ``fetch``/``convert`` replaceable in tests."""
     assert spec.builtin is not None, "prepare_spec needs a built-in spec"
     fetch = fetch or fetch_gguf
-    convert = convert or convert_gguf
+    convert = convert or (unpack_zip if spec.builtin.archive == "zip" else convert_gguf)
     target = target_dir(spec, env)
     expect = _expect(spec)
     if cache.is_complete(target, expect):
@@ -388,6 +388,38 @@ def _extras(
 
 
 # --- converting -------------------------------------------------------------------------
+
+
+def unpack_zip(archive: Path, out: Path, notice: Notice | None = None) -> dict[str, Any]:
+    """Unpack a zipped model folder (what ``save_pretrained`` wrote) into ``out``.
+
+    Members that would land outside ``out`` (absolute paths, ``..``) are refused; the
+    result must then pass the same checks as any local model folder.
+    """
+    from llmcli.models.loading import check_model_dir
+
+    _notify(notice, f"unpacking {archive.name}")
+    root = out.resolve()
+    count = 0
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.infolist():
+                target = (out / member.filename).resolve()
+                if target != root and root not in target.parents:
+                    raise ModelUnavailableError(
+                        f"{archive.name} holds a file outside its folder: {member.filename}"
+                    )
+                if member.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as source, target.open("wb") as dest:
+                    shutil.copyfileobj(source, dest, 1 << 20)
+                count += 1
+    except zipfile.BadZipFile as exc:
+        raise ModelUnavailableError(f"{archive.name} is not a zip archive: {exc}") from exc
+    check_model_dir(out, archive.name)
+    return {"unpacked_files": count}
 
 
 def convert_gguf(gguf: Path, out: Path, notice: Notice | None = None) -> dict[str, Any]:

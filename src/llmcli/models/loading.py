@@ -196,6 +196,7 @@ def _load(
         source = f"{package} ({source_info.gguf_name})"
         revision = f"sha256:{source_info.sha256}"
         extra["path"] = str(folder)
+        extra["builtin"] = ref.target
     elif ref.kind is SourceKind.HUB:
         folder, revision = _hub_folder(ref, env, notice)
         source = ref.target
@@ -207,6 +208,8 @@ def _load(
         revision = _snapshot_revision(folder)
     if ref.spec is not None:
         extra["license"] = ref.spec.license
+        if ref.spec.languages is not None:
+            extra["languages"] = ref.spec.languages
     with quiet_transformers():
         return _load_folder(ref, folder, source, revision, device, engine, extra, env, notice)
 
@@ -224,6 +227,7 @@ def _load_folder(
 ) -> LoadedModel:
     from transformers import (
         AutoConfig,
+        AutoModel,
         AutoModelForCausalLM,
         AutoModelForQuestionAnswering,
         AutoModelForSeq2SeqLM,
@@ -244,6 +248,7 @@ def _load_folder(
         Family.CAUSAL: AutoModelForCausalLM,
         Family.EXTRACTIVE_QA: AutoModelForQuestionAnswering,
         Family.CLASSIFIER: AutoModelForSequenceClassification,
+        Family.EMBEDDING: AutoModel,
     }[family]
     try:
         tokenizer = tokenizer_cache.load_tokenizer(folder, tokenizer_cache_dir(env))
@@ -337,13 +342,18 @@ def family_of(config: Any, what: str = "the model") -> Family:
     The head is checked first: an encoder-decoder classifier (bart-large-mnli) is a
     classifier, not a generator.
     """
-    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING
+    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_MAPPING
 
     architectures = list(getattr(config, "architectures", None) or [])
     if any(arch.endswith("ForQuestionAnswering") for arch in architectures):
         return Family.EXTRACTIVE_QA
     if any(arch.endswith("ForSequenceClassification") for arch in architectures):
         return Family.CLASSIFIER
+    # A bare encoder with no head (BertModel, MPNetModel): a sentence embedder. BERT's
+    # config also maps to a causal LM head, so this is decided before that check.
+    base = MODEL_MAPPING.get(type(config), None)
+    if base is not None and base.__name__ in architectures and not config.is_encoder_decoder:
+        return Family.EMBEDDING
     if getattr(config, "is_encoder_decoder", False):
         return Family.SEQ2SEQ
     if type(config) in MODEL_FOR_CAUSAL_LM_MAPPING:
@@ -351,7 +361,7 @@ def family_of(config: Any, what: str = "the model") -> Family:
     kind = ", ".join(architectures) or getattr(config, "model_type", "unknown")
     raise ModelUnavailableError(
         f"{what} ({kind}) is not a kind of model llmcli can use",
-        hint="use a seq2seq, causal LM, question-answering or classification model",
+        hint="use a seq2seq, causal LM, question-answering, classification or embedding model",
     )
 
 

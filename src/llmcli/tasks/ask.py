@@ -7,13 +7,23 @@
 - seq2seq models (T5 style ``question: ... context: ...``) answer freely; the answer is
   looked up in the context.
 
-Long contexts are read in overlapping token windows (``stride`` tokens shared), and
-the best-scoring answer over all windows wins. With an empty context, generative models
-answer from what they know (``"grounded": false``); extractive models need a context.
+Generative readers first retrieve: the context's sentences and the question are
+embedded (:mod:`llmcli.models.embedding`), and the reader sees only the ``retrieve``
+closest sentences with ``neighbours`` sentences on each side (:mod:`llmcli.tasks.retrieval`),
+so a long document costs one embedding pass and one short read, and the answer can come
+from anywhere in it rather than from the end of a window. The passages are the
+``evidence`` of the JSON record. A question whose best passage is less similar than
+``min_similarity`` is reported ``answerable: false`` (the span found is still given).
+
+Without retrieval (``retrieve=0``, and always for extractive QA models), long contexts
+are read in overlapping token windows (``stride`` tokens shared), and the best-scoring
+answer over all windows wins. With an empty context, generative models answer from what
+they know (``"grounded": false``); extractive models need a context.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,8 +31,8 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
-from llmcli.tasks import chunking, prompts, spans
-from llmcli.tasks.base import TaskInput, TaskResult
+from llmcli.tasks import chunking, detect, prompts, retrieval, spans
+from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
 from llmcli.tasks.common import check_positive, one_line, unsupported
 from llmcli.tasks.generation import (
     DecodingSettings,
@@ -53,6 +63,31 @@ class AskSettings(DecodingSettings):
     stride: int = 128  # tokens shared by consecutive windows of a long context
     allow_no_answer: bool = True  # extractive: report no answer when [CLS] beats every span
     grounding: str = "constrained"  # causal: "constrained" spans, or "locate" a free answer
+    retrieve: int = 3  # generative: sentences retrieved for the reader; 0 reads everything
+    neighbours: int = 1  # sentences on each side of a retrieved one that the reader sees
+    # Below this best question-passage cosine a question is answerable: false.
+    min_similarity: float = 0.3
+    embedder: str | None = None  # sentence embedder; None: LLMCLI_MODEL_EMBED or minilm
+
+
+@dataclass
+class _Evidence:
+    """What the reader is given instead of a whole context, and how to map back."""
+
+    text: str  # the passages, joined by line breaks
+    pieces: list[tuple[int, int, int]]  # (offset in ``text``, start and end in the context)
+    passages: list[retrieval.Passage]
+
+    @property
+    def best(self) -> float:
+        return max((p.score for p in self.passages), default=0.0)
+
+    def to_context(self, start: int, end: int) -> tuple[int, int]:
+        """A span of ``text`` as a span of the context, cut at its passage's end."""
+        for offset, begin, finish in reversed(self.pieces):
+            if start >= offset:
+                return begin + start - offset, min(finish, begin + end - offset)
+        raise AssertionError("a span before the first passage")
 
 
 @dataclass
@@ -74,7 +109,9 @@ class AskTask:
 
     name = "ask"
 
-    def __init__(self, loaded: LoadedModel, settings: AskSettings) -> None:
+    def __init__(
+        self, loaded: LoadedModel, settings: AskSettings, context: TaskContext | None = None
+    ) -> None:
         if loaded.family not in FAMILIES:
             raise unsupported("answer questions", loaded, FAMILIES)
         settings.check()
@@ -82,11 +119,14 @@ class AskTask:
         check_positive("max_input_tokens", settings.max_input_tokens, 8)
         if settings.stride < 0:
             raise UsageError("stride cannot be negative")
+        if settings.retrieve < 0 or settings.neighbours < 0:
+            raise UsageError("retrieve and neighbours cannot be negative")
         if settings.grounding not in GROUNDING:
             raise UsageError(
                 f"unknown grounding {settings.grounding!r}", hint=f"one of {', '.join(GROUNDING)}"
             )
         self.loaded = loaded
+        self.context = context or TaskContext()
         self.options = settings
         self.limit = context_length(loaded)
 
@@ -103,6 +143,11 @@ class AskTask:
         else:
             if self.loaded.family is Family.CAUSAL:
                 record["grounding"] = self.options.grounding
+            record.update(
+                retrieve=self.options.retrieve,
+                neighbours=self.options.neighbours,
+                min_similarity=self.options.min_similarity,
+            )
             record.update(self.options.record())
         return record
 
@@ -119,14 +164,82 @@ class AskTask:
                 hint="give a text, or use a generative model to answer without one",
             )
         answers: dict[int, _Answer] = {}
+        evidence: dict[int, _Evidence] = {}
         with seeded(self.loaded, self.options):
             if grounded:
                 chosen = [inputs[i] for i in grounded]
+                if self._retrieves():
+                    found = self._retrieve(chosen)
+                    evidence.update(zip(grounded, found, strict=True))
+                    chosen = [
+                        dataclasses.replace(item, text=ev.text)
+                        for item, ev in zip(chosen, found, strict=True)
+                    ]
                 answers.update(zip(grounded, self._grounded(chosen), strict=True))
+                for i, ev in evidence.items():
+                    _back_to_context(answers[i], ev)
             if open_:
                 chosen = [inputs[i] for i in open_]
                 answers.update(zip(open_, self._open(chosen), strict=True))
-        return [self._result(inputs[i], answers[i]) for i in range(len(inputs))]
+        results = [self._result(inputs[i], answers[i]) for i in range(len(inputs))]
+        for i, ev in evidence.items():
+            self._add_evidence(inputs[i], results[i], ev)
+        for i in grounded:
+            found = detect.detect(inputs[i].text)
+            results[i].fields["language"] = found.to_json() if found is not None else None
+            if detect.uncovered(self.loaded, found):
+                assert found is not None
+                self.context.say(
+                    f"{inputs[i].source or 'input'}: the text is in {detect.name(found.code)}, "
+                    f"which {self.loaded.name} was not trained on; the answer is a span of the "
+                    "text, but may be the wrong one"
+                )
+        return results
+
+    # --- retrieval --------------------------------------------------------------------
+
+    def _retrieves(self) -> bool:
+        return self.options.retrieve > 0 and self.loaded.family is not Family.EXTRACTIVE_QA
+
+    def _retrieve(self, inputs: Sequence[TaskInput]) -> list[_Evidence]:
+        """The passages of each context closest to its question."""
+        embedder = self.context.embedder()
+        if embedder is None:
+            raise UsageError("retrieval needs a sentence embedder", hint="or use --top-k 0")
+        found = [retrieval.units(item.text) for item in inputs]
+        texts = [item.question or "" for item in inputs]
+        for item, units in zip(inputs, found, strict=True):
+            texts.extend(item.text[u.start : u.end] for u in units)
+        vectors = embedder.encode(texts)
+        result = []
+        row = len(inputs)
+        for k, (item, units) in enumerate(zip(inputs, found, strict=True)):
+            scores = (vectors[row : row + len(units)] @ vectors[k]).tolist()
+            row += len(units)
+            chosen = retrieval.passages(
+                item.text, units, scores, self.options.retrieve, self.options.neighbours
+            )
+            pieces, parts, offset = [], [], 0
+            for p in chosen:
+                pieces.append((offset, p.start, p.end))
+                parts.append(item.text[p.start : p.end])
+                offset += p.end - p.start + 1
+            result.append(_Evidence("\n".join(parts), pieces, chosen))
+        return result
+
+    def _add_evidence(self, item: TaskInput, result: TaskResult, evidence: _Evidence) -> None:
+        result.fields["evidence"] = [
+            {
+                "text": item.text[p.start : p.end],
+                "start": p.start,
+                "end": p.end,
+                "location": spans.location(item.source, item.text, p.start, item.first_line),
+                "similarity": round(p.score, 4),
+            }
+            for p in evidence.passages
+        ]
+        answerable = evidence.best >= self.options.min_similarity and result.fields["grounded"]
+        result.fields["answerable"] = bool(answerable)
 
     # --- backends ---------------------------------------------------------------------
 
@@ -394,6 +507,12 @@ class AskTask:
         if not answer.finished:
             fields["max_length_reached"] = True
         return TaskResult(text=one_line(answer.text or ""), fields=fields)
+
+
+def _back_to_context(answer: _Answer, evidence: _Evidence) -> None:
+    """Turn an answer's offsets into the passages into offsets into the whole context."""
+    if answer.start is not None and answer.end is not None:
+        answer.start, answer.end = evidence.to_context(answer.start, answer.end)
 
 
 def _open_answer(out: Generation) -> _Answer:

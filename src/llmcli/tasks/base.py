@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from llmcli.models.embedding import Embedder
 
 
 @dataclass
@@ -23,6 +26,27 @@ class TaskResult:
 
     text: str  # what plain (non --json) output prints for this item, on one line
     fields: dict[str, Any] = field(default_factory=dict)  # merged into the JSON record
+
+
+@dataclass
+class TaskContext:
+    """What a task may use beside its model: a notice line on stderr, and a sentence
+    embedder (loaded on first use, so tasks that never retrieve never load it)."""
+
+    notice: Callable[[str], None] | None = None
+    embedder_loader: Callable[[], Embedder] | None = None
+    _embedder: Embedder | None = field(default=None, repr=False)
+
+    def embedder(self) -> Embedder | None:
+        """The sentence embedder, loading it the first time; None when there is none."""
+        if self._embedder is None and self.embedder_loader is not None:
+            self._embedder = self.embedder_loader()
+        return self._embedder
+
+    def say(self, message: str) -> None:
+        """One line on stderr (when not quiet)."""
+        if self.notice is not None:
+            self.notice(message)
 
 
 class Task(Protocol):

@@ -11,7 +11,7 @@ from typing import Any
 from llmcli.errors import UsageError
 from llmcli.models.base import LoadedModel
 from llmcli.tasks.ask import AskSettings, AskTask
-from llmcli.tasks.base import Task
+from llmcli.tasks.base import Task, TaskContext
 from llmcli.tasks.sentiment import SentimentSettings, SentimentTask
 from llmcli.tasks.summarize import SummarizeSettings, SummarizeTask
 from llmcli.tasks.translate import TranslateSettings, TranslateTask
@@ -37,11 +37,14 @@ def check_backend(task: str, backend: str) -> None:
         )
 
 
-def build_task(task: str, loaded: LoadedModel, settings: Any = None) -> Task:
+def build_task(
+    task: str, loaded: LoadedModel, settings: Any = None, context: TaskContext | None = None
+) -> Task:
     """A configured task bound to ``loaded``.
 
     ``settings`` is the task's settings dataclass (``SummarizeSettings``...); None means
-    its defaults (translate has no default target and needs one). Raises UsageError for an
+    its defaults (translate has no default target and needs one); ``context`` carries the
+    stderr notice and the sentence embedder. Raises UsageError for an
     unknown task, settings of the wrong type, or a model family that cannot do the task.
     """
     if task not in TASKS:
@@ -54,5 +57,5 @@ def build_task(task: str, loaded: LoadedModel, settings: Any = None) -> Task:
         settings = settings_class()
     if not isinstance(settings, settings_class):
         raise TypeError(f"{task} takes {settings_class.__name__}, not {type(settings).__name__}")
-    built: Task = task_class(loaded, settings)
+    built: Task = task_class(loaded, settings, context or TaskContext())
     return built

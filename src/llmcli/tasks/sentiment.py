@@ -23,7 +23,7 @@ from typing import Any
 from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
 from llmcli.tasks import chunking, prompts
-from llmcli.tasks.base import TaskInput, TaskResult
+from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
 from llmcli.tasks.batching import plan
 from llmcli.tasks.common import check_positive, model_type, unsupported
 from llmcli.tasks.generation import (
@@ -68,12 +68,15 @@ class SentimentTask:
 
     name = "sentiment"
 
-    def __init__(self, loaded: LoadedModel, settings: SentimentSettings) -> None:
+    def __init__(
+        self, loaded: LoadedModel, settings: SentimentSettings, context: TaskContext | None = None
+    ) -> None:
         if loaded.family not in FAMILIES:
             raise unsupported("classify sentiment", loaded, FAMILIES)
         check_positive("max_input_tokens", settings.max_input_tokens, 8)
         check_positive("batch_size", settings.batch_size)
         self.loaded = loaded
+        self.context = context or TaskContext()
         self.options = settings
         self.multi_label = False
         if loaded.family is Family.CLASSIFIER:

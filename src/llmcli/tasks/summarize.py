@@ -1,8 +1,17 @@
-"""Summarize: seq2seq models (T5 prefixes, BART, Pegasus...) or prompted causal models.
+"""Summarize: extract the sentences that cover a document, or write a summary with a model.
 
-Input longer than one model window is map-reduced: cut into windows at sentence
-boundaries, each window summarized, the summaries joined and summarized again until
-the joined text fits one window; nothing is truncated.
+- ``extractive`` (the default on the built-in models): sentences of the source, chosen
+  by sentence embeddings for coverage without redundancy (:mod:`llmcli.tasks.retrieval`)
+  and given in the document's order. Nothing is claimed that the text does not say.
+- ``abstractive`` (the default on any other model): seq2seq models (T5 prefixes, BART,
+  Pegasus...) or prompted causal models write the summary. Input longer than one model
+  window is map-reduced: cut into windows at sentence boundaries, each window
+  summarized, the summaries joined and summarized again until the joined text fits one
+  window; nothing is truncated. Each written sentence is then checked against the
+  source: the source sentences it rests on (by embedding similarity), and its numbers
+  and names (:mod:`llmcli.tasks.facts`); a sentence that fails is ``supported: false``.
+
+Both methods give every summary sentence its support with offsets and ``file:line:col``.
 """
 
 from __future__ import annotations
@@ -13,8 +22,8 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
-from llmcli.tasks import chunking, prompts
-from llmcli.tasks.base import TaskInput, TaskResult
+from llmcli.tasks import chunking, detect, facts, prompts, retrieval, spans
+from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
 from llmcli.tasks.common import check_positive, model_type, one_line, unsupported
 from llmcli.tasks.generation import (
     DecodingSettings,
@@ -27,6 +36,12 @@ from llmcli.tasks.generation import (
 )
 
 FAMILIES = (Family.SEQ2SEQ, Family.CAUSAL)
+METHODS = ("extractive", "abstractive")
+#: A written sentence whose closest source sentence is less similar than this (cosine of
+#: all-MiniLM-L6-v2 embeddings) is not supported by the text.
+SUPPORT_MIN = 0.6
+#: Sentence ends: a summary sentence without one was cut off by the length limit.
+_CLOSED = tuple(".!?。！？…\"'”’)»")
 #: More reduce rounds than this means the summaries are not getting shorter.
 MAX_ROUNDS = 6
 # Tokens kept free in every window for joins that tokenize a little longer than parts.
@@ -45,6 +60,10 @@ class SummarizeSettings(DecodingSettings):
     # where transformers counts the prompt too and would forbid copying names from it.
     no_repeat_ngram_size: int | None = None
     repetition_penalty: float = 1.0
+    method: str | None = None  # "extractive" or "abstractive"; None: by model (see module)
+    ratio: float = 0.2  # extractive: summary words as a share of the document's
+    strict: bool = False  # abstractive: drop sentences the source does not support
+    embedder: str | None = None  # sentence embedder; None: LLMCLI_MODEL_EMBED or minilm
 
 
 class SummarizeTask:
@@ -53,7 +72,9 @@ class SummarizeTask:
 
     name = "summarize"
 
-    def __init__(self, loaded: LoadedModel, settings: SummarizeSettings) -> None:
+    def __init__(
+        self, loaded: LoadedModel, settings: SummarizeSettings, context: TaskContext | None = None
+    ) -> None:
         if loaded.family not in FAMILIES:
             raise unsupported("summarize", loaded, FAMILIES)
         settings.check()
@@ -62,7 +83,14 @@ class SummarizeTask:
         check_positive("max_input_tokens", settings.max_input_tokens, 8)
         if settings.min_length > settings.max_length:
             raise UsageError("min_length cannot exceed max_length")
+        if settings.method is not None and settings.method not in METHODS:
+            raise UsageError(
+                f"unknown summary method {settings.method!r}", hint=f"one of {', '.join(METHODS)}"
+            )
+        if not 0 < settings.ratio <= 1:
+            raise UsageError(f"ratio must be in (0, 1] (got {settings.ratio})")
         self.loaded = loaded
+        self.context = context or TaskContext()
         self.options = settings
         self.causal = loaded.family is Family.CAUSAL
         self.prefix = "" if self.causal else _seq2seq_prefix(loaded)
@@ -73,10 +101,18 @@ class SummarizeTask:
             else settings.no_repeat_ngram_size
         )
         self.window = self._window()
+        # The built-in models are too small to paraphrase faithfully (docs/quality.md).
+        self.method = settings.method or (
+            "extractive" if loaded.extra.get("builtin") else "abstractive"
+        )
 
     def settings(self) -> dict[str, Any]:
         """Settings for the run record."""
         record = {
+            "method": self.method,
+            "ratio": self.options.ratio,
+            "strict": self.options.strict,
+            "support_min": SUPPORT_MIN,
             "max_length": self.options.max_length,
             "min_length": self.options.min_length,
             "sentences": self.options.sentences,
@@ -144,7 +180,136 @@ class SummarizeTask:
         )
 
     def run(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
-        """Summarize each input; windows of all inputs share batches."""
+        """Summarize each input by its method; written summaries share model batches."""
+        results: dict[int, TaskResult] = {}
+        written: list[int] = []
+        languages = [detect.detect(item.text) for item in inputs]
+        for i, item in enumerate(inputs):
+            method = self.method
+            if method == "abstractive" and detect.uncovered(self.loaded, languages[i]):
+                found = languages[i]
+                assert found is not None
+                self.context.say(
+                    f"{item.source or 'input'}: the text is in {detect.name(found.code)}, which "
+                    f"{self.loaded.name} was not trained to write; summarized extractively"
+                )
+                method = "extractive"
+            if method == "extractive":
+                results[i] = self._extract(item)
+            else:
+                written.append(i)
+        if written:
+            chosen = [inputs[i] for i in written]
+            for i, result in zip(written, self._abstractive(chosen), strict=True):
+                results[i] = self._attribute(inputs[i], result)
+        for i, found in enumerate(languages):
+            results[i].fields["language"] = found.to_json() if found is not None else None
+        return [results[i] for i in range(len(inputs))]
+
+    # --- extractive -------------------------------------------------------------------
+
+    def _embedder(self) -> Any:
+        embedder = self.context.embedder()
+        if embedder is None:
+            raise UsageError("summaries that cite their source need a sentence embedder")
+        return embedder
+
+    def _extract(self, item: TaskInput) -> TaskResult:
+        """The sentences that best cover ``item``, in document order."""
+        text = item.text
+        found = retrieval.units(text)
+        candidates = [u for u in found if retrieval.is_sentence(text, u)]
+        if not candidates:
+            # Only headings and fragments: they are all the text has to say.
+            candidates = found
+        if not candidates:
+            raise UsageError(f"{item.source or 'input'}: no sentence to summarize")
+        words = [max(1, len(text[u.start : u.end].split())) for u in candidates]
+        if self.options.sentences is not None:
+            count = self.options.sentences
+        else:
+            count = _count_for(words, self.options.ratio * sum(words))
+        vectors = self._embedder().encode([text[u.start : u.end] for u in candidates])
+        picked = [candidates[i] for i in retrieval.select(vectors, count)]
+        sentences = [
+            {
+                "text": text[u.start : u.end],
+                **self._place(item, u.start, u.end),
+                "supported": True,
+                "support": [{**self._place(item, u.start, u.end), "similarity": 1.0}],
+            }
+            for u in picked
+        ]
+        summary = one_line(retrieval.joiner(text).join(s["text"] for s in sentences))
+        return TaskResult(
+            text=summary,
+            fields={
+                "summary": summary,
+                "method": "extractive",
+                "sentences": sentences,
+                "input_sentences": len(candidates),
+                "truncated": False,
+            },
+        )
+
+    @staticmethod
+    def _place(item: TaskInput, start: int, end: int) -> dict[str, Any]:
+        return {
+            "start": start,
+            "end": end,
+            "location": spans.location(item.source, item.text, start, item.first_line),
+        }
+
+    # --- abstractive ------------------------------------------------------------------
+
+    def _attribute(self, item: TaskInput, result: TaskResult) -> TaskResult:
+        """Cut a sentence left unfinished, find each sentence's support, flag the rest."""
+        summary = str(result.fields["summary"])
+        parts = [summary[s:e] for s, e in chunking.sentence_spans(summary)]
+        if len(parts) > 1 and not parts[-1].rstrip().endswith(_CLOSED):
+            parts = parts[:-1]  # stopped mid-sentence by the length limit
+        text = item.text
+        found = [u for u in retrieval.units(text) if not u.heading] or retrieval.units(text)
+        embedder = self._embedder()
+        written = embedder.encode(parts) if parts else None
+        source = embedder.encode([text[u.start : u.end] for u in found])
+        supports = retrieval.support(written, source) if written is not None else []
+        sentences = []
+        for part, best in zip(parts, supports, strict=True):
+            missing = facts.unsupported(part, text)
+            top = best[0][1] if best else 0.0
+            entry: dict[str, Any] = {
+                "text": part,
+                "supported": top >= SUPPORT_MIN and not missing,
+                "support": [
+                    {
+                        "text": text[found[r].start : found[r].end],
+                        **self._place(item, found[r].start, found[r].end),
+                        "similarity": round(sim, 4),
+                    }
+                    for r, sim in best
+                ],
+            }
+            if missing:
+                entry["unsupported"] = missing
+            sentences.append(entry)
+        weak = [s for s in sentences if not s["supported"]]
+        if weak:
+            verb = "dropped (--strict)" if self.options.strict else "not supported by the text"
+            detail = "; ".join(_describe_weak(s) for s in weak)
+            self.context.say(
+                f"{item.source or 'input'}: {len(weak)} of {len(sentences)} summary "
+                f"sentence(s) {verb}: {detail}"
+            )
+        if self.options.strict:
+            sentences = [s for s in sentences if s["supported"]]
+        summary = one_line(retrieval.joiner(text).join(s["text"] for s in sentences))
+        fields = {**result.fields, "summary": summary, "method": "abstractive"}
+        fields["sentences"] = sentences
+        return TaskResult(text=summary, fields=fields)
+
+    def _abstractive(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
+        """Summarize each input with the model; windows of all inputs share batches."""
         from llmcli.tasks.generation import seeded
 
         count = counter(self.loaded.tokenizer)
@@ -202,6 +367,21 @@ class SummarizeTask:
                 )
             )
         return results
+
+
+def _describe_weak(sentence: dict[str, Any]) -> str:
+    missing = sentence.get("unsupported")
+    return f"{sentence['text'][:60]!r}" + (
+        f" (not in the text: {', '.join(missing)})" if missing else ""
+    )
+
+
+def _count_for(words: Sequence[int], budget: float) -> int:
+    """How many sentences of typical length fill ``budget`` words: at least one."""
+    if not words:
+        return 0
+    mean = sum(words) / len(words)
+    return max(1, min(len(words), round(budget / mean)))
 
 
 def _seq2seq_prefix(loaded: LoadedModel) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
 from llmcli.tasks import chunking, languages, markdown, prompts
-from llmcli.tasks.base import TaskInput, TaskResult
+from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
 from llmcli.tasks.common import check_positive, model_type, unsupported
 from llmcli.tasks.generation import (
     DecodingSettings,
@@ -79,13 +79,16 @@ class TranslateTask:
 
     name = "translate"
 
-    def __init__(self, loaded: LoadedModel, settings: TranslateSettings) -> None:
+    def __init__(
+        self, loaded: LoadedModel, settings: TranslateSettings, context: TaskContext | None = None
+    ) -> None:
         if loaded.family not in FAMILIES:
             raise unsupported("translate", loaded, FAMILIES)
         settings.check()
         check_positive("max_length", settings.max_length)
         check_positive("max_input_tokens", settings.max_input_tokens, 8)
         self.loaded = loaded
+        self.context = context or TaskContext()
         self.options = settings
         self.causal = loaded.family is Family.CAUSAL
         if self.causal:
