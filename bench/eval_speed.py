@@ -10,8 +10,14 @@ Three comparisons, each on the same generated files:
    at least 10x faster with bit-identical per-segment scores (checked here with ==).
 3. ``--confidence`` (1000 bootstrap resamples) on the BLEU file: time and peak RSS of
    llmcli against ``sacrebleu --confidence``.
+4. Many systems at once: BLEU and chrF of 16 systems against one reference of 3,004
+   lines (the shape of WMT17 en-de newstest2017 with its 16 submissions, which this
+   offline benchmark generates instead): ``llmcli eval SYS... --ref REF -m bleu,chrf``
+   against ``sacrebleu REF -i SYS... -m bleu chrf``, as processes timed alternately;
+   target: llmcli at most 1.0x sacrebleu, same scores to 4 decimals.
 
-Results go to the ``eval`` section of docs/benchmarks.md. Run from anywhere with the
+Results go to the ``eval`` section of docs/benchmarks.md (the many-systems comparison to
+its ``eval-systems`` section; ``--only systems`` runs just that one). Run from anywhere with the
 project's virtual environment::
 
     .venv/bin/python bench/eval_speed.py            # the sizes of the targets
@@ -54,6 +60,7 @@ GENERATOR_VERSION = 2  # bump when the text generator changes, to invalidate ben
 PACKAGES = ["llmcli", "sacrebleu", "rouge-score", "rouge-score-rs", "numpy", "nltk", "typer"]
 
 BLEU_TARGET = 1.2  # llmcli may take at most this multiple of sacrebleu's time
+SYSTEMS_TARGET = 1.0  # many systems: llmcli may take at most sacrebleu's time
 ROUGE_TARGET = 10.0  # llmcli must be at least this many times faster than the loop
 
 
@@ -730,6 +737,90 @@ def bench_confidence(
 # --- main -------------------------------------------------------------------------------
 
 
+# --- 4. many systems ----------------------------------------------------------------------
+
+
+def make_systems(data: Data, systems: int, lines: int, seed: int) -> tuple[Path, list[Path]]:
+    """One reference (the BLEU reference's first ``lines`` lines) and ``systems`` outputs,
+    each perturbed with its own seed; cached in bench/out/ like the rest."""
+    tag = f"v{GENERATOR_VERSION}-s{seed}-{lines}"
+    ref = OUT / f"systems-{tag}.ref"
+    paths = [OUT / f"systems-{tag}.sys{k:02d}" for k in range(systems)]
+    if ref.exists() and all(p.exists() for p in paths):
+        return ref, paths
+    with data.ref.open(encoding="utf-8") as handle:
+        refs = [line.rstrip("\n") for _, line in zip(range(lines), handle, strict=False)]
+    model = TextModel(_prose())
+    _write_atomic(ref, "\n".join(refs) + "\n")
+    for k, path in enumerate(paths):
+        rng = random.Random(f"system-{seed}-{k}")
+        hyps = [" ".join(model.perturb(rng, r.split())) for r in refs]
+        _write_atomic(path, "\n".join(hyps) + "\n")
+    return ref, paths
+
+
+def bench_systems(ref: Path, paths: Sequence[Path], rounds: int) -> tuple[str, dict[str, Any]]:
+    llm_cmd = [LLMCLI, "eval", *map(str, paths), "--ref", str(ref), "-m", "bleu,chrf"]
+    llm_cmd += ["-w", "4"]
+    sb_cmd = [SACREBLEU, str(ref), "-i", *map(str, paths), "-m", "bleu", "chrf", "-w", "4"]
+    for cmd in (llm_cmd, sb_cmd):  # untimed warm-up: page cache and .pyc files
+        _check(report.run_measured(cmd), "systems warm-up")
+    timings = {"llmcli": Timings(), "sacrebleu": Timings()}
+    outputs: dict[str, list[str]] = {}
+    for i in range(rounds):
+        order = ["llmcli", "sacrebleu"] if i % 2 == 0 else ["sacrebleu", "llmcli"]
+        for name in order:
+            gc.collect()
+            run = _check(report.run_measured(llm_cmd if name == "llmcli" else sb_cmd), name)
+            timings[name].add(run)
+            if name == "llmcli":
+                rows = [line.split("\t") for line in run.stdout.decode().splitlines()]
+                outputs[name] = [f"{row[0]} {row[1]} {row[2]}" for row in rows]
+            else:
+                outputs[name] = [
+                    f"{entry['system']} {metric} {entry[metric]}"
+                    for entry in json.loads(run.stdout)
+                    for metric in ("BLEU", "chrF2")
+                ]
+            _progress(f"systems round {i + 1}: {name} {run.seconds:.2f} s")
+    llm, sb = timings["llmcli"], timings["sacrebleu"]
+    ratio = llm.median / sb.median
+    same = sorted(outputs["llmcli"]) == sorted(outputs["sacrebleu"])
+    table = "\n".join(
+        [
+            "| command | wall s (median of runs) | all runs | CPU s (median) |",
+            "| --- | --- | --- | --- |",
+            *(
+                f"| {name} | {t.median:.2f} | {_all_runs(t.wall)} | {t.cpu_median:.2f} |"
+                for name, t in (("llmcli eval", llm), ("sacrebleu", sb))
+            ),
+        ]
+    )
+    met = ratio <= SYSTEMS_TARGET
+    text = "\n\n".join(
+        [
+            "### Many systems: BLEU + chrF of "
+            f"{len(paths)} systems, one reference of {_count_lines(ref):,} lines",
+            "Generated stand-ins for WMT17 en-de (no WMT data offline): the reference is the "
+            "first lines of the BLEU reference, each system a differently seeded perturbation "
+            "of it. Commands: `llmcli eval SYS... --ref REF -m bleu,chrf -w 4` and "
+            "`sacrebleu REF -i SYS... -m bleu chrf -w 4`, fresh processes, timed alternately "
+            f"after an untimed warm-up, {rounds} rounds each.",
+            table,
+            f"Ratio llmcli / sacrebleu: **{ratio:.2f}x** by median wall time "
+            f"({llm.cpu_median / sb.cpu_median:.2f}x by CPU); target ≤ {SYSTEMS_TARGET}x: "
+            f"{'met' if met else '**not met**'}. Every system's BLEU and chrF to 4 decimals "
+            f"equal sacrebleu's: {'yes' if same else '**no**'}.",
+        ]
+    )
+    return text, {"ratio": ratio, "met": met, "same": same}
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=100_000, help="BLEU file lines")
@@ -761,10 +852,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="address-space cap for sacrebleu --confidence (default: 80%% of MemAvailable)",
     )
     parser.add_argument("--seed", type=int, default=1, help="text generator seed")
+    parser.add_argument("--systems", type=int, default=16, help="systems of the many-systems run")
+    parser.add_argument(
+        "--system-lines", type=int, default=3004, help="segments of the many-systems run"
+    )
+    parser.add_argument("--systems-rounds", type=int, default=5, help="many-systems rounds")
+    parser.add_argument(
+        "--only", choices=["systems"], default=None, help="run one comparison and its section"
+    )
     parser.add_argument(
         "--no-doc", action="store_true", help="print the section; leave docs/benchmarks.md"
     )
     args = parser.parse_args(argv)
+    if args.only == "systems":
+        return main_systems(args)
     if min(args.rounds, args.bleu_rounds) < 1 or not 1 <= args.loop_rounds <= args.rounds:
         parser.error("need rounds >= 1 and 1 <= --loop-rounds <= --rounds")
 
@@ -794,6 +895,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         conf_text, conf = bench_confidence(
             data, args.confidence_rounds, args.bootstrap_samples, args.timeout, cap
         )
+    print("many systems ...", file=sys.stderr)
+    systems_ref, systems_paths = make_systems(data, args.systems, args.system_lines, args.seed)
+    systems_text, systems = bench_systems(systems_ref, systems_paths, args.systems_rounds)
     bleu_text, bleu = format_bleu(data, bleu_raw, conf)
     elapsed = time.perf_counter() - started
 
@@ -813,6 +917,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{rouge['cli_speedup']:.1f}x, {rouge['cli_mismatches']} mismatches | "
         f"{yes(rouge['cli_met'])} |",
     ]
+    summary.append(
+        f"| many systems: llmcli CLI ≤ {SYSTEMS_TARGET}x sacrebleu CLI, same scores | "
+        f"{systems['ratio']:.2f}x by median wall time, same scores: "
+        f"{'yes' if systems['same'] else 'no'} | {yes(systems['met'] and systems['same'])} |"
+    )
     if conf:
         sb = (
             f"sacrebleu {report.fmt_seconds(conf['sacrebleu_s'])}, "
@@ -838,6 +947,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bleu_text,
             rouge_text,
             conf_text,
+            systems_text,
         ]
         if part
     )
@@ -847,6 +957,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = report.write_section("eval", section)
         print(section)
         print(f"\nwrote the eval section of {path}", file=sys.stderr)
+    return 0
+
+
+def main_systems(args: argparse.Namespace) -> int:
+    """The many-systems comparison alone, into the ``eval-systems`` section."""
+    info = report.machine_info(PACKAGES)
+    load_before = report.load_average()
+    data = make_data(max(args.lines, args.system_lines), args.rouge_pairs, args.seed)
+    ref, paths = make_systems(data, args.systems, args.system_lines, args.seed)
+    print("many systems ...", file=sys.stderr)
+    text, _ = bench_systems(ref, paths, args.systems_rounds)
+    section = "\n\n".join(
+        [
+            "## eval: many systems",
+            "Measured in one run of `bench/eval_speed.py --only systems`, on this machine, "
+            "at this date:",
+            report.machine_block(info, load_before, report.load_average()),
+            text,
+        ]
+    )
+    print(section)
+    if not args.no_doc:
+        path = report.write_section("eval-systems", section)
+        print(f"\nwrote the eval-systems section of {path}", file=sys.stderr)
     return 0
 
 

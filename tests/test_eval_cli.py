@@ -452,8 +452,9 @@ def test_json_optional_parts() -> None:
     assert doc["test"] == "bs"
     n = doc["segments"]
     for system in doc["systems"]:
-        assert set(system) == {"name", "baseline", "scores", "segment_scores"}
+        assert set(system) == {"name", "baseline", "scores", "segment_scores", "segment_details"}
         assert set(system["segment_scores"]) == {"chrF2", "rougeL"}
+        assert set(system["segment_details"]) == {"rougeL"}
         assert all(len(v) == n for v in system["segment_scores"].values())
     assert doc["worst"]["metric"] == "chrF2"
     assert len(doc["worst"]["segments"]) == 4
@@ -730,14 +731,17 @@ def test_metric_selection_and_defaults() -> None:
     assert eval_json(EN_SYS_A, "-r", EN_REF, "-m", "chrfpp")["metrics"] == ["chrF2++"]
 
 
-def test_lowercase_applies_to_bleu_and_chrf_only() -> None:
+def test_lowercase_applies_to_bleu_only() -> None:
     args = (EN_SYS_B, "-r", EN_REF, "-m", "bleu,chrf,ter,rouge1")
     cased, lowered = eval_json(*args), eval_json(*args, "--lowercase")
-    for name in ("BLEU", "chrF2"):
-        assert scores(cased)[name]["score"] != scores(lowered)[name]["score"]
-        assert "case:lc" in scores(lowered)[name]["signature"]
-    for name in ("TER", "rouge1"):
+    assert scores(cased)["BLEU"]["score"] != scores(lowered)["BLEU"]["score"]
+    assert "case:lc" in scores(lowered)["BLEU"]["signature"]
+    for name in ("chrF2", "TER", "rouge1"):
         assert scores(cased)[name] == scores(lowered)[name]
+    chrf_lowered = eval_json(*args, "--chrf-lowercase")
+    assert scores(cased)["chrF2"]["score"] != scores(chrf_lowered)["chrF2"]["score"]
+    assert "case:lc" in scores(chrf_lowered)["chrF2"]["signature"]
+    assert scores(cased)["BLEU"] == scores(chrf_lowered)["BLEU"]
 
 
 # --- help, version and imports -----------------------------------------------------------

@@ -10,9 +10,10 @@ from llmcli.cli.errors import current_environment, handles_errors
 from llmcli.cli.options import Debug, DecodeErrors, Encoding, JsonOutput, OutputFile, Quiet
 
 METRIC_HELP = (
-    "Metric(s): bleu, chrf, chrf++, ter, rouge1, rouge2, rougeL, rougeLsum, or rouge for all "
-    "four. Repeat or comma-separate. Default: bleu,chrf,ter."
+    "Metric(s): bleu, chrf, chrf++, ter, rouge1 to rouge9, rougeL, rougeLsum, or rouge for "
+    "rouge1, rouge2, rougeL and rougeLsum. Repeat or comma-separate. Default: bleu,chrf,ter."
 )
+FORMATS = ("text", "json", "latex")
 
 
 @handles_errors
@@ -30,6 +31,14 @@ def eval_command(
         list[str] | None,
         typer.Option("--ref", "-r", help="Reference file; repeat for multiple references."),
     ] = None,
+    num_refs: Annotated[
+        int,
+        typer.Option(
+            "--num-refs",
+            "-nr",
+            help="References per line of the one --ref file, tab-separated (sacrebleu's -nr).",
+        ),
+    ] = 1,
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help=METRIC_HELP)] = None,
     jsonl: Annotated[
         bool,
@@ -89,7 +98,8 @@ def eval_command(
         ),
     ] = None,
     lowercase: Annotated[
-        bool, typer.Option("--lowercase", "-lc", help="Case-insensitive BLEU and chrF.")
+        bool,
+        typer.Option("--lowercase", "-lc", help="Case-insensitive BLEU (chrF: --chrf-lowercase)."),
     ] = False,
     smooth_method: Annotated[
         str,
@@ -111,6 +121,16 @@ def eval_command(
     chrf_beta: Annotated[int, typer.Option("--chrf-beta", help="chrF beta.")] = 2,
     chrf_whitespace: Annotated[
         bool, typer.Option("--chrf-whitespace", help="Keep whitespace in chrF n-grams.")
+    ] = False,
+    chrf_lowercase: Annotated[
+        bool, typer.Option("--chrf-lowercase", help="Case-insensitive chrF.")
+    ] = False,
+    chrf_eps_smoothing: Annotated[
+        bool,
+        typer.Option(
+            "--chrf-eps-smoothing",
+            help="chrF's epsilon smoothing (chrF++.py, NLTK) instead of effective order.",
+        ),
     ] = False,
     ter_case_sensitive: Annotated[
         bool, typer.Option("--ter-case-sensitive", help="Case-sensitive TER.")
@@ -147,6 +167,38 @@ def eval_command(
         str,
         typer.Option("--rouge-engine", help="auto (rouge-score-rs if installed), rust or python."),
     ] = "auto",
+    rouge_sentence_sep: Annotated[
+        str | None,
+        typer.Option(
+            "--rouge-sentence-sep",
+            help="ROUGE: this token within a line separates sentences, e.g. '<n>' "
+            "(CNN/DailyMail); it becomes a newline, so rougeLsum sees the sentences.",
+            metavar="SEP",
+        ),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (tab-separated), json (as --json) or latex (a booktabs table).",
+            metavar="FORMAT",
+        ),
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width", "-w", help="Decimals of printed scores (default: all of them).", min=0
+        ),
+    ] = None,
+    score_only: Annotated[
+        bool,
+        typer.Option("--score-only", "-b", help="Print only the scores, one per line."),
+    ] = False,
+    short: Annotated[
+        bool,
+        typer.Option("--short", "-sh", help="Shorter signatures (sacrebleu's abbreviations)."),
+    ] = False,
     json_output: JsonOutput = False,
     output: OutputFile = None,
     encoding: Encoding = "utf-8",
@@ -157,7 +209,7 @@ def eval_command(
     """Score hypotheses against references (BLEU, chrF, TER with sacrebleu; ROUGE)."""
     from llmcli.errors import UsageError
     from llmcli.evaluation.data import load_jsonl, load_parallel
-    from llmcli.evaluation.evaluate import EvalRequest, evaluate
+    from llmcli.evaluation.evaluate import EvalRequest, evaluate, step_count
     from llmcli.inputs import check_encoding, require_input
     from llmcli.metrics.base import MetricOptions
     from llmcli.output.progress import progress
@@ -169,11 +221,16 @@ def eval_command(
         raise UsageError("choose one of --paired-bs and --paired-ar")
     if jsonl and ref:
         raise UsageError("--jsonl reads references from --ref-field; drop --ref")
+    if jsonl and num_refs != 1:
+        raise UsageError("--num-refs is for --ref files; --jsonl takes a list in --ref-field")
+    fmt = _output_format(output_format, json_output, score_only)
     require_input(hypotheses, env, "hypotheses")
     if jsonl:
         data = load_jsonl(hypotheses or [], pred_field, ref_field, env, encoding, errors)
     else:
-        data = load_parallel(hypotheses or [], ref or [], env, encoding, errors)
+        data = load_parallel(hypotheses or [], ref or [], env, encoding, errors, num_refs)
+    for note in data.notes:
+        env.warn(note)
     request = EvalRequest(
         metrics=tuple(metric or ("bleu", "chrf", "ter")),
         options=MetricOptions(
@@ -186,6 +243,8 @@ def eval_command(
             chrf_word_order=chrf_word_order,
             chrf_beta=chrf_beta,
             chrf_whitespace=chrf_whitespace,
+            chrf_lowercase=chrf_lowercase,
+            chrf_eps_smoothing=chrf_eps_smoothing,
             ter_case_sensitive=ter_case_sensitive,
             ter_no_punct=ter_no_punct,
             ter_normalized=ter_normalized,
@@ -194,6 +253,7 @@ def eval_command(
             rouge_tokenizer=rouge_tokenizer,
             rouge_lsum_split=lsum_split,
             rouge_engine=rouge_engine,
+            rouge_sentence_sep=rouge_sentence_sep,
         ),
         confidence=confidence,
         bootstrap_samples=bootstrap_samples,
@@ -202,20 +262,40 @@ def eval_command(
         ar_trials=ar_trials,
         segments=segments,
         worst=worst,
+        short_signatures=short,
     )
-    total = len(data.systems) * len(request.metrics)
-    with progress(env, "scoring", total) as bar:
+    with progress(env, "scoring", step_count(data, request)) as bar:
         report = evaluate(data, request, step=bar.advance)
     for warning in report.warnings:
         env.warn(warning)
-    if json_output:
+    if fmt == "json":
         rendered = to_json(report.to_json()) + "\n"
-    elif output is None and env.stdout_isatty:
+    elif fmt == "latex":
+        rendered = report.to_latex(width)
+    elif score_only:
+        rendered = report.to_scores_only(width)
+    elif output is None and env.stdout_isatty and output_format is None:
         console = env.stdout_console()
-        for renderable in report.to_rich():
+        for renderable in report.to_rich(width):
             console.print(renderable)
         return
     else:
-        rendered = report.to_text()
+        rendered = report.to_text(width)
     with open_output(output, env) as out:
         out.write(rendered)
+
+
+def _output_format(output_format: str | None, json_output: bool, score_only: bool) -> str:
+    """The one output format that ``--format``, ``--json`` and ``--score-only`` ask for."""
+    from llmcli.errors import UsageError
+
+    if output_format is not None and output_format not in FORMATS:
+        raise UsageError(
+            f"unknown output format {output_format!r}", hint=f"choose from {', '.join(FORMATS)}"
+        )
+    if json_output and output_format not in (None, "json"):
+        raise UsageError(f"choose one of --json and --format {output_format}")
+    fmt = "json" if json_output else output_format or "text"
+    if score_only and fmt != "text":
+        raise UsageError(f"--score-only prints plain numbers; it does not go with {fmt} output")
+    return fmt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from llmcli.evaluation.significance import (
     paired_bootstrap,
 )
 from llmcli.metrics.base import Metric, MetricOptions
-from llmcli.metrics.registry import build_metrics
+from llmcli.metrics.registry import build_metrics, resolve_names
 from llmcli.metrics.rouge import Rouge, dropped_character_fraction
 
 DROPPED_WARNING_THRESHOLD = 0.5
@@ -40,6 +41,7 @@ class EvalRequest:
     ar_trials: int = DEFAULT_AR_TRIALS
     segments: bool = False
     worst: int = 0
+    short_signatures: bool = False  # sacrebleu's --short
 
 
 Step = Callable[[], None]
@@ -49,6 +51,14 @@ def _noop() -> None:
     return None
 
 
+def step_count(data: EvalData, request: EvalRequest) -> int:
+    """How often :func:`evaluate` ticks: once per system and metric that runs.
+
+    Counted on the expanded metric names (``rouge`` is four), not the arguments.
+    """
+    return len(data.systems) * len(resolve_names(request.metrics))
+
+
 def evaluate(data: EvalData, request: EvalRequest, step: Step = _noop) -> EvalReport:
     """Compute every requested metric for every system; ``step`` ticks once per pair."""
     if request.paired and len(data.systems) < 2:
@@ -56,6 +66,8 @@ def evaluate(data: EvalData, request: EvalRequest, step: Step = _noop) -> EvalRe
             "a paired test needs at least two hypothesis files",
             hint="the first is the baseline",
         )
+    if request.paired:
+        _check_no_repeated_system(data)
     if request.bootstrap_samples < 1 or request.ar_trials < 1:
         raise UsageError("--bootstrap-samples and --ar-trials must be positive")
     if request.worst < 0:
@@ -74,27 +86,34 @@ def evaluate(data: EvalData, request: EvalRequest, step: Step = _noop) -> EvalRe
     for position, system in enumerate(data.systems):
         results: list[MetricResult] = []
         segment_scores: dict[str, list[float]] = {}
+        segment_details: dict[str, dict[str, list[float]]] = {}
         for metric in metrics:
             stats = metric.statistics(system.hypotheses, data.references)
             corpus = metric.corpus_score(stats)
             interval, p_value = _resampling(metric, stats, baseline_stats, position, request)
+            short = request.short_signatures
             results.append(
                 MetricResult(
                     metric.name,
                     corpus.score,
                     corpus.text,
-                    metric.signature(_signature_extra(request)),
+                    metric.signature(_signature_extra(request), short),
                     corpus.details,
                     interval,
                     p_value,
+                    metric.segment_signature(short) if request.segments else None,
                 )
             )
             if position == 0:
                 baseline_stats[metric.name] = stats
             if request.segments or (request.worst and metric is metrics[0]):
                 segment_scores[metric.name] = metric.segment_scores(stats)
+            if request.segments and (details := metric.segment_details(stats)):
+                segment_details[metric.name] = details
             step()
-        systems.append(SystemResult(system.name, position == 0, results, segment_scores))
+        systems.append(
+            SystemResult(system.name, position == 0, results, segment_scores, segment_details)
+        )
         if request.worst:
             worst += _worst(
                 system.name, system.hypotheses, data, metrics[0], segment_scores, request.worst
@@ -110,6 +129,21 @@ def evaluate(data: EvalData, request: EvalRequest, step: Step = _noop) -> EvalRe
         warnings=warnings,
         include_segments=request.segments,
     )
+
+
+def _check_no_repeated_system(data: EvalData) -> None:
+    # A system tested against itself gets the smallest p-value the test can give
+    # (1/(N+1)), which reads as "significant"; sacrebleu refuses it too.
+    seen: dict[str, str] = {}
+    for system in data.systems:
+        key = os.path.realpath(system.name) if os.path.exists(system.name) else system.name
+        if key in seen:
+            same = "" if seen[key] == system.name else f" (as {seen[key]})"
+            raise UsageError(
+                f"{system.name} is given twice{same}: a paired test would compare it with itself",
+                hint="pass each system once",
+            )
+        seen[key] = system.name
 
 
 def _resampling(

@@ -25,6 +25,7 @@ class MetricResult:
     details: dict[str, Any] = field(default_factory=dict)
     interval: Interval | None = None
     p_value: float | None = None
+    segment_signature: str | None = None  # how segment scores were computed (--segments)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"metric": self.metric, "score": self.score}
@@ -39,6 +40,8 @@ class MetricResult:
         if self.p_value is not None:
             out["p_value"] = self.p_value
         out["signature"] = self.signature
+        if self.segment_signature is not None:
+            out["segment_signature"] = self.segment_signature
         return out
 
 
@@ -50,6 +53,8 @@ class SystemResult:
     baseline: bool
     metrics: list[MetricResult]
     segment_scores: dict[str, list[float]] = field(default_factory=dict)
+    # {metric: {"precision": [...], "recall": [...], "fmeasure": [...]}} for ROUGE
+    segment_details: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,6 +100,7 @@ class EvalReport:
                 "baseline": s.baseline,
                 "scores": [m.to_json() for m in s.metrics],
                 **({"segment_scores": s.segment_scores} if self.include_segments else {}),
+                **({"segment_details": s.segment_details} if s.segment_details else {}),
             }
             for s in self.systems
         ]
@@ -116,16 +122,19 @@ class EvalReport:
         return doc
 
     # --- plain text -----------------------------------------------------------------
-    def to_text(self) -> str:
-        """Tab-separated lines for pipes (see the README for the columns)."""
+    def to_text(self, width: int | None = None) -> str:
+        """Tab-separated lines for pipes (see the README for the columns).
+
+        ``width`` rounds every score to that many decimals; None prints them in full.
+        """
         if self.include_segments:
-            return self._segments_text()
+            return self._segments_text(width)
         lines = []
         for system in self.systems:
             for m in system.metrics:
-                cols = [system.name, m.metric, _fmt(m.score)]
+                cols = [system.name, m.metric, _fmt(m.score, width)]
                 if m.interval is not None:
-                    cols += [_fmt(m.interval.low), _fmt(m.interval.high)]
+                    cols += [_fmt(m.interval.low, width), _fmt(m.interval.high, width)]
                 if self.test is not None:
                     cols.append("-" if m.p_value is None else f"{m.p_value:.4f}")
                 cols.append(m.signature)
@@ -138,7 +147,7 @@ class EvalReport:
                         [
                             w.system,
                             str(w.segment),
-                            _fmt(w.score),
+                            _fmt(w.score, width),
                             _one_line(w.hypothesis),
                             _one_line(" ||| ".join(w.references)),
                         ]
@@ -146,16 +155,53 @@ class EvalReport:
                 )
         return "\n".join(lines) + "\n"
 
-    def _segments_text(self) -> str:
+    def _segments_text(self, width: int | None) -> str:
         columns = [
             system.segment_scores[name] for system in self.systems for name in self.metric_names
         ]
-        rows = ["\t".join(_fmt(col[i]) for col in columns) for i in range(self.segments)]
+        rows = ["\t".join(_fmt(col[i], width) for col in columns) for i in range(self.segments)]
         return "\n".join(rows) + "\n"
 
+    def to_scores_only(self, width: int | None = None) -> str:
+        """Only the numbers (sacrebleu's ``-b``): one score per line, system by metric.
+
+        With ``--segments`` that is the per-segment text, which holds only numbers already.
+        """
+        if self.include_segments:
+            return self._segments_text(width)
+        lines = [_fmt(m.score, width) for system in self.systems for m in system.metrics]
+        return "\n".join(lines) + "\n"
+
+    # --- LaTeX ------------------------------------------------------------------------
+    def to_latex(self, width: int | None = None) -> str:
+        """A booktabs table, one row per system (sacrebleu's ``-f latex``)."""
+        lines = [
+            "\\begin{tabular}{l" + "r" * len(self.metric_names) + "}",
+            "\\toprule",
+            " & ".join(["System", *map(_latex_escape, self.metric_names)]) + " \\\\",
+            "\\midrule",
+        ]
+        for system in self.systems:
+            name = system.name + (" (baseline)" if system.baseline and self.test else "")
+            cells = [_latex_escape(name)]
+            for m in system.metrics:
+                digits = _digits(m.metric) if width is None else width
+                cell = f"{m.score:.{digits}f}"
+                if m.interval is not None:
+                    cell += f" $\\pm$ {m.interval.ci:.{digits}f}"
+                if m.p_value is not None:
+                    cell += f" (p = {m.p_value:.4f}){'*' if m.p_value < 0.05 else ''}"
+                cells.append(cell)
+            lines.append(" & ".join(cells) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        if self.test:
+            lines.append("% * p < 0.05 against the baseline")
+        lines += [f"% {m.metric}: {m.signature}" for m in self.systems[0].metrics]
+        return "\n".join(lines) + "\n"
+
     # --- terminal ---------------------------------------------------------------------
-    def to_rich(self) -> list[RenderableType]:
-        """Tables for a person at a terminal."""
+    def to_rich(self, width: int | None = None) -> list[RenderableType]:
+        """Tables for a person at a terminal; ``width`` overrides the decimals shown."""
         from rich.table import Table
 
         table = Table(title=f"{self.segments} segments, {self.references} reference(s)")
@@ -165,9 +211,9 @@ class EvalReport:
         for system in self.systems:
             cells = [system.name + (" (baseline)" if system.baseline and self.test else "")]
             for m in system.metrics:
-                cell = _fmt_short(m.score, m.metric)
+                cell = _fmt_short(m.score, m.metric, width)
                 if m.interval is not None:
-                    cell += f" ±{m.interval.ci:.{_digits(m.metric)}f}"
+                    cell += f" ±{_fmt_short(m.interval.ci, m.metric, width)}"
                 if m.p_value is not None:
                     cell += f" (p={m.p_value:.4f}){'*' if m.p_value < 0.05 else ''}"
                 cells.append(cell)
@@ -178,6 +224,8 @@ class EvalReport:
         sig_table = Table(title="signatures", show_header=False, box=None)
         for m in self.systems[0].metrics:
             sig_table.add_row(m.metric, m.signature)
+            if m.segment_signature is not None:
+                sig_table.add_row(f"{m.metric} (segments)", m.segment_signature)
         out.append(sig_table)
         if self.include_segments:
             seg = Table(title="segment scores")
@@ -189,7 +237,7 @@ class EvalReport:
                 row = [str(i + 1)]
                 for system in self.systems:
                     for name in self.metric_names:
-                        row.append(_fmt_short(system.segment_scores[name][i], name))
+                        row.append(_fmt_short(system.segment_scores[name][i], name, width))
                 seg.add_row(*row)
             out.append(seg)
         if self.worst_metric is not None:
@@ -200,7 +248,7 @@ class EvalReport:
                 worst.add_row(
                     w.system,
                     str(w.segment),
-                    _fmt_short(w.score, self.worst_metric),
+                    _fmt_short(w.score, self.worst_metric, width),
                     w.hypothesis,
                     "\n".join(w.references),
                 )
@@ -208,7 +256,9 @@ class EvalReport:
         return out
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, width: int | None = None) -> str:
+    if width is not None:
+        return f"{value:.{width}f}"
     return repr(float(value)) if value != int(value) else f"{value:.1f}"
 
 
@@ -216,8 +266,19 @@ def _digits(metric: str) -> int:
     return 4 if metric.startswith("rouge") else 2
 
 
-def _fmt_short(value: float, metric: str) -> str:
-    return f"{value:.{_digits(metric)}f}"
+def _fmt_short(value: float, metric: str, width: int | None = None) -> str:
+    return f"{value:.{_digits(metric) if width is None else width}f}"
+
+
+_LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"} | {
+    "\\": "\\textbackslash{}",
+    "~": "\\textasciitilde{}",
+    "^": "\\textasciicircum{}",
+}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
 
 
 def _one_line(text: str) -> str:

@@ -9,6 +9,7 @@ summed in chunks, from the same random stream, so the results are the same.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -65,14 +66,20 @@ def _resampled_totals(stats: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return totals
 
 
-def estimate_ci(scores: np.ndarray) -> Interval:
-    """sacrebleu's estimate: mean, and half the distance between the 2.5/97.5% order stats."""
+def estimate_ci(scores: np.ndarray, exact_mean: bool = False) -> Interval:
+    """sacrebleu's estimate: mean, and half the distance between the 2.5/97.5% order stats.
+
+    sacrebleu takes the mean two ways, both in the scores' own type (float32 for chrF
+    and TER): numpy's mean in its paired tests, ``statistics.mean`` (the exact mean,
+    rounded once) for one system's ``--confidence``; ``exact_mean`` picks the latter.
+    """
     ordered = np.sort(scores)
     n = len(ordered)
     lower_idx = n // 40
     upper_idx = n - lower_idx - 1
-    low, high = float(ordered[lower_idx]), float(ordered[upper_idx])
-    return Interval(float(ordered.mean()), 0.5 * (high - low), low, high)
+    low, high = ordered[lower_idx], ordered[upper_idx]
+    mean = statistics.mean(list(ordered)) if exact_mean else ordered.mean()
+    return Interval(float(mean), float(0.5 * (high - low)), float(low), float(high))
 
 
 def _scores(metric: Metric, totals: np.ndarray, segments: int) -> np.ndarray:
@@ -100,7 +107,7 @@ def bootstrap_interval(
     metric: Metric, stats: np.ndarray, samples: int = DEFAULT_BOOTSTRAP, seed: int | None = None
 ) -> Interval:
     """95% bootstrap interval of one system's score."""
-    return estimate_ci(bootstrap_scores(metric, stats, samples, seed))
+    return estimate_ci(bootstrap_scores(metric, stats, samples, seed), exact_mean=True)
 
 
 def _p_value(sample_stats: np.ndarray, real_difference: float) -> float:

@@ -24,7 +24,7 @@ class MetricOptions:
     """Every metric option the CLI exposes; each metric reads the ones it knows."""
 
     tokenize: str | None = None  # sacrebleu BLEU tokenizer; None: its default (13a)
-    lowercase: bool = False
+    lowercase: bool = False  # BLEU only, as sacrebleu's -lc; chrF has chrf_lowercase
     smooth_method: str = "exp"
     smooth_value: float | None = None
     force: bool = False
@@ -32,6 +32,8 @@ class MetricOptions:
     chrf_word_order: int = 0
     chrf_beta: int = 2
     chrf_whitespace: bool = False
+    chrf_lowercase: bool = False
+    chrf_eps_smoothing: bool = False
     ter_case_sensitive: bool = False
     ter_no_punct: bool = False
     ter_normalized: bool = False
@@ -40,6 +42,7 @@ class MetricOptions:
     rouge_tokenizer: str = "default"  # default | unicode | character
     rouge_lsum_split: str = "newline"  # newline | sentence
     rouge_engine: str = "auto"  # auto | rust | python
+    rouge_sentence_sep: str | None = None  # e.g. "<n>": splits a line into sentences
 
 
 @dataclass
@@ -74,8 +77,12 @@ class Metric(ABC):
     def score_from_totals(self, totals: np.ndarray, segments: int) -> float:
         """The corpus score from column sums over ``segments`` rows."""
 
-    def resampled_score(self, totals: np.ndarray, segments: int) -> float:
-        """The score of a bootstrap resample (may mimic a reference's arithmetic)."""
+    def resampled_score(self, totals: np.ndarray, segments: int) -> float | np.floating[Any]:
+        """The score of a bootstrap resample (may mimic a reference's arithmetic).
+
+        A numpy scalar keeps its precision: sacrebleu averages float32 chrF and TER
+        resamples in float32, and the interval's mean must do the same to equal its own.
+        """
         return self.score_from_totals(totals, segments)
 
     @abstractmethod
@@ -86,21 +93,34 @@ class Metric(ABC):
     def segment_scores(self, stats: np.ndarray) -> list[float]:
         """One sentence-level score per row."""
 
+    def segment_details(self, stats: np.ndarray) -> dict[str, list[float]]:
+        """Per-segment components beside :meth:`segment_scores` (ROUGE: P, R, F)."""
+        return {}
+
     @abstractmethod
-    def signature(self, extra: dict[str, str]) -> str:
+    def signature(self, extra: dict[str, str], short: bool = False) -> str:
         """How the score was computed, as ``key:value|...`` (after :meth:`statistics`).
 
-        ``extra`` adds resampling settings (``bs``, ``ar``, ``seed``) when they apply.
+        ``extra`` adds resampling settings (``bs``, ``ar``, ``seed``) when they apply;
+        ``short`` abbreviates the keys as sacrebleu's ``--short`` does.
         """
 
+    def segment_signature(self, short: bool = False) -> str:
+        """How :meth:`segment_scores` were computed (sentence-level settings)."""
+        return self.signature({}, short)
 
-def format_signature(fields: dict[str, str]) -> str:
+
+#: sacrebleu's ``--short`` abbreviations of the keys every signature shares.
+SHORT_KEYS = {"version": "v", "nrefs": "#", "bs": "bs", "ar": "ar", "seed": "rs"}
+
+
+def format_signature(fields: dict[str, str], short: bool = False) -> str:
     """sacrebleu's signature layout: ``key:value|key:value``, version last."""
     version = fields.get("version")
-    pairs = [f"{k}:{v}" for k, v in fields.items() if k != "version"]
+    items = [(k, v) for k, v in fields.items() if k != "version"]
     if version is not None:
-        pairs.append(f"version:{version}")
-    return "|".join(pairs)
+        items.append(("version", version))
+    return "|".join(f"{SHORT_KEYS.get(k, k) if short else k}:{v}" for k, v in items)
 
 
 def reference_streams(references: References) -> list[list[str | None]]:

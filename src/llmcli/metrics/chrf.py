@@ -30,8 +30,10 @@ class Chrf(SacrebleuMetric):
                 char_order=options.chrf_char_order,
                 word_order=word_order,
                 beta=options.chrf_beta,
-                lowercase=options.lowercase,
+                # -lc is BLEU's alone, as in sacrebleu; chrF has --chrf-lowercase.
+                lowercase=options.chrf_lowercase,
                 whitespace=options.chrf_whitespace,
+                eps_smoothing=options.chrf_eps_smoothing,
             )
 
         name = f"chrF{options.chrf_beta}" + "+" * word_order

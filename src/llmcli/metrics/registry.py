@@ -8,7 +8,7 @@ from llmcli.errors import UsageError
 from llmcli.metrics.base import Metric, MetricOptions
 from llmcli.metrics.bleu import Bleu
 from llmcli.metrics.chrf import Chrf, ChrfPlusPlus
-from llmcli.metrics.rouge import ROUGE_TYPES, Rouge, RougeEngine
+from llmcli.metrics.rouge import DEFAULT_ROUGE_TYPES, ROUGE_TYPES, Rouge, RougeEngine
 from llmcli.metrics.ter import Ter
 
 SACREBLEU_METRICS: dict[str, type[Bleu] | type[Chrf] | type[Ter]] = {
@@ -18,7 +18,7 @@ SACREBLEU_METRICS: dict[str, type[Bleu] | type[Chrf] | type[Ter]] = {
     "ter": Ter,
 }
 ROUGE_NAMES = {t.lower(): t for t in ROUGE_TYPES}
-ALIASES = {"rouge": list(ROUGE_TYPES), "chrfpp": ["chrf++"]}
+ALIASES = {"rouge": list(DEFAULT_ROUGE_TYPES), "chrfpp": ["chrf++"]}
 METRIC_NAMES = [*SACREBLEU_METRICS, *ROUGE_TYPES, "rouge"]
 
 

@@ -24,7 +24,9 @@ from llmcli import __version__
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.metrics.base import CorpusScore, Metric, MetricOptions, References, format_signature
 
-ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+# Every type rouge-score offers: n-grams of 1 to 9 words, LCS, and LCS over sentences.
+ROUGE_TYPES = (*(f"rouge{n}" for n in range(1, 10)), "rougeL", "rougeLsum")
+DEFAULT_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")  # what ``-m rouge`` means
 TOKENIZERS = ("default", "unicode", "character")
 LSUM_SPLITS = ("newline", "sentence")
 ENGINES = ("auto", "rust", "python")
@@ -58,12 +60,17 @@ class RougeEngine:
     """One scorer for every ROUGE type asked for, so each pair is scored once."""
 
     def __init__(self, options: MetricOptions, rouge_types: Sequence[str]) -> None:
-        if options.rouge_tokenizer not in TOKENIZERS:
-            raise UsageError(f"unknown ROUGE tokenizer {options.rouge_tokenizer!r}")
-        if options.rouge_lsum_split not in LSUM_SPLITS:
-            raise UsageError(f"unknown rougeLsum split {options.rouge_lsum_split!r}")
-        if options.rouge_engine not in ENGINES:
-            raise UsageError(f"unknown ROUGE engine {options.rouge_engine!r}")
+        for value, choices, what in (
+            (options.rouge_tokenizer, TOKENIZERS, "ROUGE tokenizer"),
+            (options.rouge_lsum_split, LSUM_SPLITS, "rougeLsum split"),
+            (options.rouge_engine, ENGINES, "ROUGE engine"),
+        ):
+            if value not in choices:
+                raise UsageError(
+                    f"unknown {what} {value!r}", hint=f"choose from {', '.join(choices)}"
+                )
+        if options.rouge_sentence_sep == "":
+            raise UsageError("--rouge-sentence-sep needs a non-empty separator, e.g. '<n>'")
         engine = options.rouge_engine
         if engine == "auto":
             engine = "rust" if _has_rust_engine() else "python"
@@ -81,6 +88,7 @@ class RougeEngine:
         self.key = _EngineKey(
             options.rouge_stemmer, options.rouge_tokenizer, options.rouge_lsum_split, engine
         )
+        self._sentence_sep = options.rouge_sentence_sep
         self.rouge_types = list(rouge_types)
         self._scorer = self._build()
         self._cache: tuple[int, int, dict[str, np.ndarray]] | None = None
@@ -124,6 +132,7 @@ class RougeEngine:
         if self._cache is not None and self._cache[:2] == cache_key:
             return self._cache[2]
         per_type = {t: np.empty((len(hypotheses), 3), dtype=np.float64) for t in self.rouge_types}
+        hypotheses, references = self._split_sentences(hypotheses, references)
         single = all(len(refs) == 1 for refs in references)
         if single and hasattr(self._scorer, "score_batch"):
             results = self._scorer.score_batch([r[0] for r in references], list(hypotheses))
@@ -141,6 +150,20 @@ class RougeEngine:
         self._cache = (cache_key[0], cache_key[1], per_type)
         return per_type
 
+    def _split_sentences(
+        self, hypotheses: Sequence[str], references: References
+    ) -> tuple[Sequence[str], References]:
+        # A plain file holds one segment per line, so a sentence break inside a segment
+        # has to be spelled as a token (CNN/DailyMail's "<n>"); rouge-score splits
+        # rougeLsum's sentences on newlines, and every other type reads them as spaces.
+        sep = self._sentence_sep
+        if sep is None:
+            return hypotheses, references
+        return (
+            [h.replace(sep, "\n") for h in hypotheses],
+            [[r.replace(sep, "\n") for r in refs] for refs in references],
+        )
+
 
 def _require_punkt() -> None:
     try:
@@ -155,7 +178,7 @@ def _require_punkt() -> None:
 
 
 class Rouge(Metric):
-    """One ROUGE type (``rouge1``, ``rouge2``, ``rougeL``, ``rougeLsum``), reported as F."""
+    """One ROUGE type (``rouge1`` to ``rouge9``, ``rougeL``, ``rougeLsum``), reported as F."""
 
     perfect = 1.0
 
@@ -188,7 +211,13 @@ class Rouge(Metric):
     def segment_scores(self, stats: np.ndarray) -> list[float]:
         return [float(f) for f in stats[:, 2]]
 
-    def signature(self, extra: dict[str, str]) -> str:
+    def segment_details(self, stats: np.ndarray) -> dict[str, list[float]]:
+        return {
+            name: [float(v) for v in stats[:, j]]
+            for j, name in enumerate(("precision", "recall", "fmeasure"))
+        }
+
+    def signature(self, extra: dict[str, str], short: bool = False) -> str:
         nrefs = next(iter(self._n_refs)) if len(self._n_refs) == 1 else "var"
         tok = {"default": "rouge-score", "unicode": "unicode-v1", "character": "character-v1"}[
             self._options.rouge_tokenizer
@@ -200,6 +229,8 @@ class Rouge(Metric):
         }
         if self.rouge_type == "rougeLsum":
             fields["lsum"] = self._options.rouge_lsum_split
+        if self._options.rouge_sentence_sep is not None:
+            fields["sep"] = self._options.rouge_sentence_sep
         fields["agg"] = "mean"
         if nrefs != 1:
             fields["multi"] = "best-f"
@@ -209,7 +240,7 @@ class Rouge(Metric):
         fields["version"] = (
             f"llmcli-{__version__}+rouge-score-{_version('rouge-score')}+{self._engine.engine_name}"
         )
-        return format_signature(fields)
+        return format_signature(fields, short)
 
 
 def dropped_character_fraction(texts: Sequence[str]) -> float:
