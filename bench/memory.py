@@ -339,6 +339,7 @@ def child(kind: str, path: str) -> int:
         print(json.dumps({"items": count, "blank": blank, "chars": chars, "vmhwm": _vmhwm()}))
         return 0
     from llmcli.cli.batch import local_windows, plain_renderer, write_results
+    from llmcli.output.target import output_target
     from llmcli.runner import default_input
 
     out = _nomodel_output(Path(path))
@@ -354,7 +355,7 @@ def child(kind: str, path: str) -> int:
             keep_going=False,
         ),
         render=plain_renderer(InputMode.LINES, False),
-        output=out,
+        target=output_target(out, env),
         command={"bench": "memory", "input": path},
         resume=False,
     )

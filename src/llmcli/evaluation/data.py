@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from llmcli.environment import Environment
 from llmcli.errors import InputError, UsageError
 from llmcli.inputs import (
+    DEFAULT_MAX_ITEM_BYTES,
     Source,
     field_names,
     iter_json_records,
@@ -40,6 +41,7 @@ def load_parallel(
     env: Environment,
     encoding: str = "utf-8",
     errors: str = "strict",
+    max_line: int = DEFAULT_MAX_ITEM_BYTES,
 ) -> EvalData:
     """Hypothesis files (or stdin) and reference files, one segment per line."""
     if not ref_paths:
@@ -49,8 +51,8 @@ def load_parallel(
     sources = sources_from_args(hyp_paths)
     _check_distinct(sources)
     ref_sources = [Source(p) for p in ref_paths]
-    ref_streams = [read_lines(s, env, encoding, errors) for s in ref_sources]
-    systems = [System(s.name, read_lines(s, env, encoding, errors)) for s in sources]
+    ref_streams = [read_lines(s, env, encoding, errors, max_line) for s in ref_sources]
+    systems = [System(s.name, read_lines(s, env, encoding, errors, max_line)) for s in sources]
     expected = len(ref_streams[0])
     for source, stream in zip(ref_sources[1:], ref_streams[1:], strict=True):
         if len(stream) != expected:
@@ -81,6 +83,7 @@ def load_jsonl(
     env: Environment,
     encoding: str = "utf-8",
     errors: str = "strict",
+    max_line: int = DEFAULT_MAX_ITEM_BYTES,
 ) -> EvalData:
     """JSON Lines systems: each object carries a prediction and its reference(s)."""
     sources = sources_from_args(paths)
@@ -90,7 +93,7 @@ def load_jsonl(
     for source in sources:
         hyps: list[str] = []
         refs: list[list[str]] = []
-        for lineno, record in iter_json_records(source, env, encoding, errors):
+        for lineno, record in iter_json_records(source, env, encoding, errors, max_line):
             hyps.append(text_field(source, lineno, record, pred_field, "--pred-field"))
             refs.append(_reference_field(source, lineno, record, ref_field))
         if not hyps:
