@@ -17,6 +17,7 @@ import codecs
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -150,8 +151,18 @@ def check_sources(sources: Iterable[Source], env: Environment) -> None:
     Call it before anything slow, such as loading a model, so a typo costs no wait.
     """
     for source in sources:
-        if not source.is_stdin:
-            _open_binary(source, env).close()
+        if source.is_stdin or _is_fifo(source.name):
+            # Opening a FIFO and closing it again would end its writer's stream (EPIPE)
+            # before the real read; it is opened once, when it is read.
+            continue
+        _open_binary(source, env).close()
+
+
+def _is_fifo(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 #: Default of ``--max-item-size``: the longest line, or the longest file read whole.
