@@ -847,8 +847,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "\n\n".join(
                 [
                     f"### {len(large_runs) + 2}. Inputs that never end a line",
-                    "Each input is read by the reader child of part 4 in each mode (the "
-                    "code path of the model commands) and by `llmcli eval` as its "
+                    "Each input is read by the reader alone (as above, the model commands' "
+                    "path) and by `llmcli eval` as its "
                     "hypotheses, at the default `--max-item-size` (32 MiB); the baseline is "
                     "the same reader or command on a one-line text file. `/dev/zero` and the "
                     "sparse file hold NUL bytes from their first byte; the endless stream "
