@@ -16,6 +16,11 @@ a file larger than RAM should stream. This script measures that, in four parts:
    file; a task that returns a constant result) on a larger file (128 MiB by default).
 4. The reader alone (``llmcli.inputs.iter_items`` in LINES mode) on a much larger file
    (1 GiB by default).
+5. Inputs that never end a line: ``/dev/zero``, an endless stream without newlines (a
+   FIFO fed by a child process) and a sparse file (30 GiB by default, made with
+   ``truncate``), through the reader in every mode and through ``llmcli eval``: each
+   must end with a one-line error (exit 2) within the ceiling, against the same reader
+   or command on a small text file.
 
 Every run must stay within a ceiling: peak RSS at most its baseline (the smallest input
 of its kind) plus ``--ceiling-mib`` (200 MiB by default); the script exits with status 1
@@ -326,9 +331,18 @@ class _ConstantTask:
 
 def child(kind: str, path: str) -> int:
     from llmcli.environment import Environment
+    from llmcli.errors import InputError
     from llmcli.inputs import InputMode, Source, iter_items
 
     env = Environment(quiet=True)
+    if kind in {m.value for m in InputMode}:  # part 5: a hostile input, read in this mode
+        try:
+            count = sum(1 for _ in iter_items([Source(path)], InputMode(kind), env))
+        except InputError as exc:
+            print(f"llmcli: error: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps({"items": count}))
+        return 0
     items = iter_items([Source(path)], InputMode.LINES, env)
     if kind == "reader":
         count = blank = chars = 0
@@ -339,6 +353,7 @@ def child(kind: str, path: str) -> int:
         print(json.dumps({"items": count, "blank": blank, "chars": chars, "vmhwm": _vmhwm()}))
         return 0
     from llmcli.cli.batch import local_windows, plain_renderer, write_results
+    from llmcli.output.target import output_target
     from llmcli.runner import default_input
 
     out = _nomodel_output(Path(path))
@@ -354,7 +369,7 @@ def child(kind: str, path: str) -> int:
             keep_going=False,
         ),
         render=plain_renderer(InputMode.LINES, False),
-        output=out,
+        target=output_target(out, env),
         command={"bench": "memory", "input": path},
         resume=False,
     )
@@ -479,6 +494,122 @@ def blank_verdict(
     return text, not over
 
 
+# --- part 5: inputs that never end a line ------------------------------------------------
+
+
+@dataclass
+class Hostile:
+    """One run on an input that never ends a line, and the run it is compared with."""
+
+    label: str
+    how: str
+    run: report.Run
+    baseline: report.Run
+
+    @property
+    def over(self) -> float:
+        return (self.run.max_rss_bytes - self.baseline.max_rss_bytes) / MIB
+
+    @property
+    def message(self) -> str:
+        lines = self.run.stderr.decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def ok(self, ceiling_mib: float) -> bool:
+        one_line = len(self.run.stderr.strip().splitlines()) == 1
+        return self.run.returncode == 2 and one_line and self.over <= ceiling_mib
+
+
+def _endless_writer(fifo: Path) -> Any:
+    """A child process writing text without a newline into ``fifo`` until its reader goes."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "try:\n"
+        "    with open(sys.argv[1], 'wb') as out:\n"
+        "        while True:\n"
+        "            out.write(b'abc ' * 16384)\n"
+        "except OSError:\n"
+        "    pass\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code, str(fifo)])
+
+
+def hostile_runs(sparse_gib: float) -> list[Hostile]:
+    """Part 5: /dev/zero, an endless FIFO and a sparse file, read every way."""
+    import subprocess
+
+    small = OUT / "hostile-small.txt"
+    small.write_text("The film was a delight.\n", encoding="utf-8")
+    small_jsonl = OUT / "hostile-small.jsonl"
+    small_jsonl.write_text('{"text": "The film was a delight."}\n', encoding="utf-8")
+    sparse = OUT / f"sparse-{sparse_gib:g}G.txt"
+    subprocess.run(["truncate", "-s", f"{sparse_gib:g}G", str(sparse)], check=True)
+    fifo = OUT / "endless.fifo"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    me = [sys.executable, str(Path(__file__).resolve()), "--child"]
+
+    def ways(path: Path, small_input: bool) -> list[tuple[str, list[str]]]:
+        plain = str(small if small_input else path)
+        jsonl = str(small_jsonl if small_input else path)
+        return [
+            ("reader, --lines", [*me, "lines", plain]),
+            ("reader, --jsonl", [*me, "jsonl", jsonl]),
+            ("reader, whole file", [*me, "whole", plain]),
+            ("llmcli eval FILE -r REF", [LLMCLI, "eval", plain, "-r", str(small)]),
+        ]
+
+    baselines = [report.run_measured(argv, env=ENV) for _, argv in ways(small, True)]
+    for run in baselines:
+        _check(run, " ".join(run.argv))
+    inputs = [
+        ("/dev/zero", Path("/dev/zero")),
+        ("endless stream (FIFO)", fifo),
+        (f"sparse {sparse_gib:g} GiB file", sparse),
+    ]
+    runs = []
+    try:
+        for label, path in inputs:
+            for (how, argv), baseline in zip(ways(path, False), baselines, strict=True):
+                writer = _endless_writer(path) if path == fifo else None
+                try:
+                    run = report.run_measured(argv, env=ENV, timeout=300)
+                finally:
+                    if writer is not None:
+                        writer.kill()
+                        writer.wait()
+                runs.append(Hostile(label, how, run, baseline))
+                _progress(
+                    f"{label}, {how}: exit {run.returncode}, peak RSS "
+                    f"{run.max_rss_bytes / MIB:.0f} MiB ({runs[-1].over:+.0f} MiB)"
+                )
+    finally:
+        sparse.unlink()
+    return runs
+
+
+def hostile_table(runs: Sequence[Hostile]) -> str:
+    rows = [
+        [
+            r.label,
+            r.how,
+            f"{r.run.returncode}",
+            "`"
+            + r.message.replace("llmcli: error: ", "").split(" (")[0].replace(str(OUT), "…")
+            + "`",
+            f"{r.baseline.max_rss_bytes / MIB:.0f}",
+            f"{r.run.max_rss_bytes / MIB:.0f}",
+            f"{r.over:+.0f}",
+            report.fmt_seconds(r.run.seconds),
+        ]
+        for r in runs
+    ]
+    head = ["input", "read by", "exit", "error", "baseline MiB", "peak RSS MiB", "over", "time"]
+    return report.markdown_table(head, rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -517,6 +648,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1,
         help="--threads for llmcli (default 1: on a small shared machine one torch thread "
         "is faster; 0 leaves llmcli's default)",
+    )
+    parser.add_argument(
+        "--sparse-gib",
+        type=float,
+        default=30,
+        help="size in GiB of the sparse file of part 5, inputs that never end a line "
+        "(default 30; 0 skips part 5)",
     )
     parser.add_argument("--json", action="store_true", help="run llmcli with --json output")
     parser.add_argument("--seed", type=int, default=1, help="text generator seed")
@@ -571,6 +709,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_child(kind, files[0], counts[0], f"{_fmt_mib(sizes[0])} MiB"),
             run_child(kind, path, count_lines(path), _size(path.stat().st_size)),
         ]
+    hostile: list[Hostile] = []
+    if args.sparse_gib:
+        print("inputs that never end a line ...", file=sys.stderr)
+        hostile = hostile_runs(args.sparse_gib)
     elapsed = time.perf_counter() - started
     load_after = report.load_average()
     own_rss = _rss(os.getpid()) or 0
@@ -692,9 +834,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             "of a run of blank lines (see above)."
         )
     conclusion += (
-        " A single line is one item and is read whole, so one very long line (a file "
-        "without newlines) needs memory of its own size."
+        " A line is one item and is read whole, up to `--max-item-size` (32 MiB by "
+        "default); a longer one, or a file without newlines, is an error once that many "
+        "bytes are read (see the inputs that never end a line, above), not memory "
+        "that grows with it."
     )
+    if hostile:
+        kept = all(r.ok(args.ceiling_mib) for r in hostile)
+        results["inputs that never end a line"] = kept
+        worst = max(hostile, key=lambda r: r.over)
+        parts.append(
+            "\n\n".join(
+                [
+                    f"### {len(large_runs) + 2}. Inputs that never end a line",
+                    "Each input is read by the reader alone (as above, the model commands' "
+                    "path) and by `llmcli eval` as its "
+                    "hypotheses, at the default `--max-item-size` (32 MiB); the baseline is "
+                    "the same reader or command on a one-line text file. `/dev/zero` and the "
+                    "sparse file hold NUL bytes from their first byte; the endless stream "
+                    "(`abc abc ...` without a newline, written into a FIFO by a child "
+                    "process until its reader goes) holds none, so only the limit ends it.",
+                    hostile_table(hostile),
+                    f"Largest peak above its baseline: {worst.over:+.0f} MiB ({worst.label}, "
+                    f"{worst.how}). Every run must end with exit 2 and a one-line error within "
+                    f"baseline + {args.ceiling_mib:g} MiB: "
+                    + ("**kept** by every run." if kept else "**not kept**."),
+                ]
+            ),
+        )
     parts.append(conclusion)
     ok = all(results.values())
     failed = [name for name, kept in results.items() if not kept]

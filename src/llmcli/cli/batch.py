@@ -19,6 +19,7 @@ from llmcli.errors import Interrupted, UsageError
 from llmcli.exit_status import ExitStatus
 from llmcli.inputs import InputMode, Item
 from llmcli.output.journal import Checkpoint, InputHash, Journaled, journaled_output, skip_done
+from llmcli.output.target import Target, TargetKind, require_file
 from llmcli.tasks.base import Task, TaskInput
 
 if TYPE_CHECKING:
@@ -74,18 +75,25 @@ def check_resume(output: str | None, resume: bool) -> None:
         )
 
 
+def check_resumable(target: Target, resume: bool) -> None:
+    """``--resume`` truncates and rereads its file: not a device or pipe."""
+    if resume:
+        require_file(target, "--resume")
+
+
 @contextlib.contextmanager
 def _open_sink(
-    output: str | None, command: dict[str, Any], resume: bool, env: Environment
+    target: Target, command: dict[str, Any], resume: bool, env: Environment
 ) -> Iterator[_Sink]:
     from llmcli.output.writer import open_output
 
-    if output is None or output == "-":
-        with open_output(None, env) as stream:
-            yield _StdoutSink(stream)
-    else:
-        with journaled_output(output, command, resume=resume, env=env) as journaled:
+    if target.kind is TargetKind.FILE:
+        with journaled_output(target, command, resume=resume, env=env) as journaled:
             yield journaled
+    else:
+        # stdout, a device or a pipe: written a window at a time, with nothing to resume.
+        with open_output(target, env) as stream:
+            yield _StdoutSink(stream)
 
 
 #: Where a run's outcomes come from, a window at a time: given the point a resumed run
@@ -121,14 +129,15 @@ def write_results(
     name: str,
     windows: Windows,
     render: Render,
-    output: str | None,
+    target: Target,
     command: dict[str, Any],
     resume: bool,
 ) -> None:
     """Write what ``render(outcome, first)`` makes of each outcome ``windows`` yields.
 
-    ``name`` labels the progress bar. Raises ``typer.Exit(4)`` at the end when items
-    failed (``--keep-going``), and :class:`Interrupted` on Ctrl-C, saying how far the
+    ``target`` comes from :func:`llmcli.output.target.output_target`; ``name`` labels
+    the progress bar. Raises ``typer.Exit(4)`` at the end when items failed
+    (``--keep-going``), and :class:`Interrupted` on Ctrl-C, saying how far the
     run got.
     """
     from llmcli.output.progress import progress
@@ -136,7 +145,7 @@ def write_results(
     sink: _Sink | None = None
     try:
         with (
-            _open_sink(output, command, resume, env) as sink,
+            _open_sink(target, command, resume, env) as sink,
             progress(env, name, None) as bar,
         ):
             hasher = InputHash()  # a resumed run brings it up to its starting point

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from llmcli.cli.errors import current_environment, handles_errors
-from llmcli.cli.options import Debug, DecodeErrors, Encoding, JsonOutput, OutputFile, Quiet
+from llmcli.cli.options import (
+    DEFAULT_MAX_ITEM_SIZE,
+    Debug,
+    DecodeErrors,
+    Encoding,
+    JsonOutput,
+    MaxItemSize,
+    OutputFile,
+    Quiet,
+)
 
 METRIC_HELP = (
     "Metric(s): bleu, chrf, chrf++, ter, rouge1 to rouge9, rougeL, rougeLsum, or rouge for "
@@ -203,6 +212,7 @@ def eval_command(
     output: OutputFile = None,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
+    max_item_size: MaxItemSize = DEFAULT_MAX_ITEM_SIZE,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -210,9 +220,10 @@ def eval_command(
     from llmcli.errors import UsageError
     from llmcli.evaluation.data import load_jsonl, load_parallel
     from llmcli.evaluation.evaluate import EvalRequest, evaluate, step_count
-    from llmcli.inputs import check_encoding, require_input
+    from llmcli.inputs import Source, check_encoding, parse_size, require_input, sources_from_args
     from llmcli.metrics.base import MetricOptions
     from llmcli.output.progress import progress
+    from llmcli.output.target import output_target
     from llmcli.output.writer import open_output, to_json
 
     env = current_environment(ctx)
@@ -225,10 +236,14 @@ def eval_command(
         raise UsageError("--num-refs is for --ref files; --jsonl takes a list in --ref-field")
     fmt = _output_format(output_format, json_output, score_only)
     require_input(hypotheses, env, "hypotheses")
+    limit = parse_size(max_item_size)
+    # Before reading: -o must be none of the inputs.
+    inputs = [*sources_from_args(hypotheses), *(Source(r) for r in ref or [])]
+    target = output_target(output, env, inputs)
     if jsonl:
-        data = load_jsonl(hypotheses or [], pred_field, ref_field, env, encoding, errors)
+        data = load_jsonl(hypotheses or [], pred_field, ref_field, env, encoding, errors, limit)
     else:
-        data = load_parallel(hypotheses or [], ref or [], env, encoding, errors, num_refs)
+        data = load_parallel(hypotheses or [], ref or [], env, encoding, errors, num_refs, limit)
     for note in data.notes:
         env.warn(note)
     request = EvalRequest(
@@ -281,7 +296,7 @@ def eval_command(
         return
     else:
         rendered = report.to_text(width)
-    with open_output(output, env) as out:
+    with open_output(target, env) as out:
         out.write(rendered)
 
 

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from llmcli.inputs import DEFAULT_MAX_ITEM_BYTES
+
 JsonOutput = Annotated[
     bool, typer.Option("--json", help="Print JSON (JSON Lines for per-item commands) on stdout.")
 ]
@@ -14,7 +16,9 @@ OutputFile = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="Write results to FILE atomically (temp file + rename) instead of stdout.",
+        help="Write results to FILE instead of stdout: a file atomically (temp file + "
+        "rename, through a symlink to its target), a device or pipe directly. Never one "
+        "of the inputs.",
         metavar="FILE",
     ),
 ]
@@ -31,5 +35,17 @@ DecodeErrors = Annotated[
         "--errors",
         help="On undecodable bytes: strict (fail, naming the byte offset), replace or ignore.",
         metavar="strict|replace|ignore",
+    ),
+]
+
+#: ``--max-item-size``'s default, as the option shows it.
+DEFAULT_MAX_ITEM_SIZE = f"{DEFAULT_MAX_ITEM_BYTES // 2**20}M"
+MaxItemSize = Annotated[
+    str,
+    typer.Option(
+        "--max-item-size",
+        help="Longest line read (a whole file, when files are read whole), e.g. 512K, 32M, "
+        "1G: a longer one is an error, not memory that grows with it.",
+        metavar="SIZE",
     ),
 ]

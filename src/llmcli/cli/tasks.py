@@ -34,7 +34,16 @@ from llmcli.cli.model_options import (
     Threads,
     Workers,
 )
-from llmcli.cli.options import Debug, DecodeErrors, Encoding, JsonOutput, OutputFile, Quiet
+from llmcli.cli.options import (
+    DEFAULT_MAX_ITEM_SIZE,
+    Debug,
+    DecodeErrors,
+    Encoding,
+    JsonOutput,
+    MaxItemSize,
+    OutputFile,
+    Quiet,
+)
 from llmcli.environment import Environment
 from llmcli.errors import UsageError
 from llmcli.inputs import InputMode, Item, ReadOptions, Source
@@ -43,6 +52,7 @@ from llmcli.tasks.base import TaskInput
 if TYPE_CHECKING:
     from llmcli.engines.ray import RayOptions
     from llmcli.output.journal import Checkpoint, InputHash
+    from llmcli.output.target import Target
     from llmcli.runner import Outcome
 
 
@@ -75,6 +85,7 @@ class RunOptions:
     engine: str = "local"
     ray_address: str | None = None
     workers: int | None = None
+    max_item_size: str = DEFAULT_MAX_ITEM_SIZE
 
     @classmethod
     def of(cls, params: dict[str, Any], **given: Any) -> RunOptions:
@@ -88,7 +99,16 @@ class RunOptions:
 
     def reading(self) -> ReadOptions:
         """How the inputs are cut into items."""
-        return ReadOptions(self.mode, self.text_field, self.encoding, self.errors, self.keep_going)
+        from llmcli.inputs import parse_size
+
+        return ReadOptions(
+            self.mode,
+            self.text_field,
+            self.encoding,
+            self.errors,
+            self.keep_going,
+            parse_size(self.max_item_size),
+        )
 
 
 def execute(
@@ -107,19 +127,25 @@ def execute(
     ``identity`` holds what else decides the results (``ask``'s question), for the
     fingerprint that ``--resume`` checks.
     """
-    from llmcli.cli.batch import check_resume, window_items
+    from llmcli.cli.batch import check_resumable, check_resume, window_items
     from llmcli.engines.ray import RayOptions, check_options
     from llmcli.inputs import check_encoding, check_sources, expand_paths, sources_from_args
+    from llmcli.output.target import output_target
     from llmcli.tasks.registry import check_backend
 
     opts = options
     check_encoding(opts.encoding, opts.errors)
+    reading = opts.reading()  # a bad --max-item-size fails here
     check_backend(task_name, opts.backend)
     check_resume(opts.output, opts.resume)
     ray_options = RayOptions(opts.ray_address, opts.workers, opts.threads)
     check_options(opts.engine, ray_options, opts.resume)
     window = window_items(env)
     sources = sources_from_args(expand_paths(opts.files))
+    # Before anything is read: -o must not be one of the inputs, nor get a temporary
+    # file beside a device.
+    target = output_target(opts.output, env, sources if items is None else ())
+    check_resumable(target, opts.resume)
     if not opts.keep_going and items is None:
         # A typo in a file name must not wait for a model to be prepared or loaded;
         # with --keep-going a missing file becomes an error record instead.
@@ -135,10 +161,13 @@ def execute(
         "json": opts.json_output,
         "headers": headers,
         "keep_going": opts.keep_going,
+        "max_item": reading.max_item,
         "window": window,
         **(identity or {}),
     }
-    job = _Job(env, task_name, settings, opts, languages, make_input, items, window, headers)
+    job = _Job(
+        env, task_name, settings, opts, languages, make_input, items, window, headers, target
+    )
     if opts.engine == "ray":
         job.on_ray(sources, ray_options, command)
     else:
@@ -158,6 +187,7 @@ class _Job:
     items: list[Item] | None
     window: int
     headers: bool
+    target: Target
 
     def locally(self, sources: list[Source], command: dict[str, Any]) -> None:
         from llmcli.cli.batch import local_windows
@@ -238,7 +268,7 @@ class _Job:
             render=json_renderer(opts.mode, opts.text_field, run)
             if opts.json_output
             else plain_renderer(opts.mode, self.headers),
-            output=opts.output,
+            target=self.target,
             command=command,
             resume=opts.resume,
         )
@@ -320,6 +350,7 @@ def summarize_command(
     resume: Resume = False,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
+    max_item_size: MaxItemSize = DEFAULT_MAX_ITEM_SIZE,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -389,6 +420,7 @@ def translate_command(
     resume: Resume = False,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
+    max_item_size: MaxItemSize = DEFAULT_MAX_ITEM_SIZE,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -474,6 +506,7 @@ def ask_command(
     resume: Resume = False,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
+    max_item_size: MaxItemSize = DEFAULT_MAX_ITEM_SIZE,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -559,6 +592,7 @@ def sentiment_command(
     resume: Resume = False,
     encoding: Encoding = "utf-8",
     errors: DecodeErrors = "strict",
+    max_item_size: MaxItemSize = DEFAULT_MAX_ITEM_SIZE,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:

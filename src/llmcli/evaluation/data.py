@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from llmcli.environment import Environment
 from llmcli.errors import InputError, UsageError
 from llmcli.inputs import (
+    DEFAULT_MAX_ITEM_BYTES,
     Source,
     field_names,
     iter_json_records,
@@ -43,6 +44,7 @@ def load_parallel(
     encoding: str = "utf-8",
     errors: str = "strict",
     num_refs: int = 1,
+    max_line: int = DEFAULT_MAX_ITEM_BYTES,
 ) -> EvalData:
     """Hypothesis files (or stdin) and reference files, one segment per line.
 
@@ -65,8 +67,10 @@ def load_parallel(
     _check_distinct(sources)
     notes: list[str] = []
     ref_sources = [Source(p) for p in ref_paths]
-    ref_streams = [_read_segments(s, env, encoding, errors, notes) for s in ref_sources]
-    systems = [System(s.name, _read_segments(s, env, encoding, errors, notes)) for s in sources]
+    ref_streams = [_read_segments(s, env, encoding, errors, notes, max_line) for s in ref_sources]
+    systems = [
+        System(s.name, _read_segments(s, env, encoding, errors, notes, max_line)) for s in sources
+    ]
     if num_refs > 1:
         ref_streams = _split_references(ref_sources[0], ref_streams[0], num_refs)
         ref_sources = [ref_sources[0]] * num_refs
@@ -89,7 +93,12 @@ def load_parallel(
 
 
 def _read_segments(
-    source: Source, env: Environment, encoding: str, errors: str, notes: list[str]
+    source: Source,
+    env: Environment,
+    encoding: str,
+    errors: str,
+    notes: list[str],
+    max_line: int = DEFAULT_MAX_ITEM_BYTES,
 ) -> list[str]:
     """One segment per line, trailing whitespace stripped (sacrebleu's ``line.rstrip()``)."""
     if _starts_with_utf8_bom(source, env, encoding):
@@ -98,7 +107,7 @@ def _read_segments(
             f"{source.name}: dropped the UTF-8 byte-order mark at its start "
             "(sacrebleu keeps it, so scores can differ slightly)"
         )
-    return [line.rstrip() for line in read_lines(source, env, encoding, errors)]
+    return [line.rstrip() for line in read_lines(source, env, encoding, errors, max_line)]
 
 
 def _starts_with_utf8_bom(source: Source, env: Environment, encoding: str) -> bool:
@@ -151,6 +160,7 @@ def load_jsonl(
     env: Environment,
     encoding: str = "utf-8",
     errors: str = "strict",
+    max_line: int = DEFAULT_MAX_ITEM_BYTES,
 ) -> EvalData:
     """JSON Lines systems: each object carries a prediction and its reference(s)."""
     sources = sources_from_args(paths)
@@ -160,7 +170,7 @@ def load_jsonl(
     for source in sources:
         hyps: list[str] = []
         refs: list[list[str]] = []
-        for lineno, record in iter_json_records(source, env, encoding, errors):
+        for lineno, record in iter_json_records(source, env, encoding, errors, max_line):
             hyps.append(text_field(source, lineno, record, pred_field, "--pred-field"))
             refs.append(_reference_field(source, lineno, record, ref_field))
         if not hyps:

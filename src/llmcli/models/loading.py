@@ -351,7 +351,7 @@ def family_of(config: Any, what: str = "the model") -> Family:
         return Family.CLASSIFIER
     # A bare encoder with no head (BertModel, MPNetModel): a sentence embedder. BERT's
     # config also maps to a causal LM head, so this is decided before that check.
-    base = MODEL_MAPPING.get(type(config), None)
+    base: Any = MODEL_MAPPING.get(type(config), None)
     if base is not None and base.__name__ in architectures and not config.is_encoder_decoder:
         return Family.EMBEDDING
     if getattr(config, "is_encoder_decoder", False):

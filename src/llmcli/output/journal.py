@@ -39,6 +39,7 @@ from typing import Any
 from llmcli.environment import Environment
 from llmcli.errors import OutputError, UsageError
 from llmcli.inputs import Item
+from llmcli.output.target import Target, require_file
 
 if sys.platform != "win32":
     import fcntl
@@ -168,10 +169,15 @@ class Journaled:
 
 @contextlib.contextmanager
 def journaled_output(
-    path: str, command: dict[str, Any], *, resume: bool, env: Environment
+    target: Target, command: dict[str, Any], *, resume: bool, env: Environment
 ) -> Iterator[Journaled]:
-    """A :class:`Journaled` output for ``path``, finished on success, kept on failure."""
-    out = _open(path, command, resume=resume, env=env)
+    """A :class:`Journaled` output for ``target``, finished on success, kept on failure.
+
+    ``target`` must be a regular file (or a new one): the journal truncates and rereads
+    it. Its partial file and journal sit beside the file a symlink points to.
+    """
+    require_file(target, "the journal of -o")
+    out = _open(target.path, command, resume=resume, env=env)
     try:
         yield out
     except BaseException:

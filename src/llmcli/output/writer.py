@@ -1,4 +1,4 @@
-"""Where results go: stdout, or a file that appears whole or not at all."""
+"""Where results go: stdout, a file that appears whole or not at all, or a device or pipe."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import IO, Any, cast
 
 from llmcli.environment import Environment
 from llmcli.errors import OutputError
+from llmcli.output.target import Target, TargetKind
 
 
 def to_json(value: Any) -> str:
@@ -60,27 +61,30 @@ def _stdout_error(exc: OSError) -> OutputError:
 
 
 @contextlib.contextmanager
-def open_output(path: str | None, env: Environment) -> Iterator[IO[str]]:
-    """Yield a text stream for results.
+def open_output(target: Target, env: Environment) -> Iterator[IO[str]]:
+    """Yield a text stream for results going to ``target`` (see :func:`output_target`).
 
-    With a path, results go to a temporary file beside it, which is fsynced and renamed
-    over the path only when the block finishes without error: a crash, Ctrl-C or full
-    disk never leaves a half-written output file behind.
+    A file gets them through a temporary file beside it, which is fsynced and renamed
+    over it only when the block finishes without error: a crash, Ctrl-C or full disk
+    never leaves a half-written output file behind. A device or pipe gets them directly.
     """
-    if path is None or path == "-":
+    if target.is_stdout:
         stdout = _Stdout(env.stdout)
         yield cast(IO[str], stdout)
         stdout.flush()
         return
-    directory = os.path.dirname(os.path.abspath(path))
+    if target.kind is TargetKind.STREAM:
+        with _open_stream(target) as stream:
+            yield stream
+        return
+    path = target.path
+    directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        raise OutputError(f"{path}: directory {directory} does not exist")
-    if os.path.isdir(path):
-        raise OutputError(f"{path}: is a directory")
+        raise OutputError(f"{target.name}: directory {directory} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".llmcli-", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write: {_describe(exc)}") from None
+        raise OutputError(f"{target.name}: cannot write: {_describe(exc)}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle
@@ -89,10 +93,33 @@ def open_output(path: str | None, env: Environment) -> Iterator[IO[str]]:
         os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)
-        raise OutputError(f"{path}: write failed: {_describe(exc)}") from None
+        raise OutputError(f"{target.name}: write failed: {_describe(exc)}") from None
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _open_stream(target: Target) -> Iterator[IO[str]]:
+    """A device, pipe or socket, written in place: no temporary file, no rename, no fsync.
+
+    A reader that goes away (a closed pipe) stays a BrokenPipeError, as on stdout.
+    """
+    try:
+        # A descriptor of this process (/dev/fd/N) is duplicated, so writes continue at
+        # its offset; a path is opened without O_CREAT or O_TRUNC, which mean nothing to
+        # a device or pipe and would harm a file swapped in meanwhile.
+        fd = os.dup(target.fd) if target.fd is not None else os.open(target.path, os.O_WRONLY)
+    except OSError as exc:
+        raise OutputError(f"{target.name}: cannot write: {_describe(exc)}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{target.name}: write failed: {_describe(exc)}") from None
 
 
 def _remove_quietly(path: str) -> None:

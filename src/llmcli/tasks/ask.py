@@ -185,12 +185,12 @@ class AskTask:
         for i, ev in evidence.items():
             self._add_evidence(inputs[i], results[i], ev)
         for i in grounded:
-            found = detect.detect(inputs[i].text)
-            results[i].fields["language"] = found.to_json() if found is not None else None
-            if detect.uncovered(self.loaded, found):
-                assert found is not None
+            language = detect.detect(inputs[i].text)
+            results[i].fields["language"] = language.to_json() if language is not None else None
+            if detect.uncovered(self.loaded, language):
+                assert language is not None
                 self.context.say(
-                    f"{inputs[i].source or 'input'}: the text is in {detect.name(found.code)}, "
+                    f"{inputs[i].source or 'input'}: the text is in {detect.name(language.code)}, "
                     f"which {self.loaded.name} was not trained on; the answer is a span of the "
                     "text, but may be the wrong one"
                 )
