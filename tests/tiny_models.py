@@ -1,9 +1,9 @@
 """Tiny random-weight models of every architecture llmcli supports, built locally.
 
 Each ``make_*`` function builds a model of the same architecture as a real one (T5,
-BART, Marian, M2M100, DistilBERT, Llama) with a few thousand random weights and a
-small tokenizer trained here on a generated English corpus, saves both with
-``save_pretrained`` into ``path`` and returns ``path``. Nothing is downloaded: the
+BART, Marian, M2M100, DistilBERT, Llama, all-MiniLM's bare BERT) with a few thousand
+random weights and a small tokenizer trained here on a generated English corpus, saves
+both with ``save_pretrained`` into ``path`` and returns ``path``. Nothing is downloaded: the
 folders load with ``AutoConfig``/``AutoTokenizer``/``AutoModelFor*.from_pretrained``.
 Outputs are gibberish by design; they exercise the plumbing, not the quality.
 
@@ -391,6 +391,50 @@ def make_llama(path: str | Path, chat_template: bool = True) -> Path:
     return _save(LlamaForCausalLM(config), tokenizer, path)
 
 
+def make_bert_embedder(path: str | Path, pooling: str = "mean") -> Path:
+    """A tiny bare BertModel (all-MiniLM-L6-v2's architecture): a sentence embedder.
+
+    A WordPiece tokenizer (lowercasing BERT normalizer, [CLS]/[SEP]/[PAD]/[UNK]/[MASK])
+    trained on :func:`corpus`, saved as a fast ``BertTokenizer`` (``tokenizer.json``),
+    and sentence-transformers' ``1_Pooling/config.json``: mean pooling, or ``"cls"``.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    path = Path(path)
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=400,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+        show_progress=False,
+    )
+    _train(tok, trainer)
+    tokenizer = BertTokenizer(vocab=tok.get_vocab(), do_lower_case=True)
+    _seed()
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=D_MODEL,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=FFN,
+        max_position_embeddings=MAX_POSITIONS,
+        pad_token_id=0,
+        architectures=["BertModel"],
+    )
+    _save(BertModel(config), tokenizer, path)
+    pooling_dir = path / "1_Pooling"
+    pooling_dir.mkdir(exist_ok=True)
+    mode = {
+        "word_embedding_dimension": D_MODEL,
+        "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean",
+    }
+    (pooling_dir / "config.json").write_text(json.dumps(mode), encoding="utf-8")
+    return path
+
+
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     "t5": make_t5,
     "bart": make_bart,
@@ -399,6 +443,7 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "distilbert_qa": make_distilbert_qa,
     "distilbert_classifier": make_distilbert_classifier,
     "llama": make_llama,
+    "bert_embedder": make_bert_embedder,
 }
 
 _DONE = ".tiny-model-complete"  # written last: a folder without it was interrupted
@@ -408,7 +453,8 @@ _BUILT: dict[Path, dict[str, Path]] = {}
 def build_all(root: str | Path) -> dict[str, Path]:
     """Build every tiny model under ``root`` (once per root per process); name → folder.
 
-    Names: t5, bart, marian, m2m100, distilbert_qa, distilbert_classifier, llama.
+    Names: t5, bart, marian, m2m100, distilbert_qa, distilbert_classifier, llama,
+    bert_embedder.
     """
     root = Path(root).resolve()
     if root not in _BUILT:
@@ -433,4 +479,5 @@ def iter_families() -> Iterator[tuple[str, str]]:
         ("distilbert_qa", "extractive-qa"),
         ("distilbert_classifier", "classifier"),
         ("llama", "causal"),
+        ("bert_embedder", "embedding"),
     ]

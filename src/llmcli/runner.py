@@ -191,14 +191,19 @@ def load_task(
     What each engine does once per process (the local one) or per worker (Ray's).
     """
     from llmcli.models.loading import load_model
+    from llmcli.models.registry import DEFAULTS, env_var
     from llmcli.tasks.base import TaskContext
     from llmcli.tasks.registry import build_task
+
+    embedder_name = (
+        getattr(settings, "embedder", None) or env.get(env_var("embed")) or DEFAULTS["embed"]
+    )
 
     def load_embedder() -> Embedder:
         from llmcli.models.embedding import Embedder
 
         embedder = load_model(
-            getattr(settings, "embedder", None),
+            embedder_name,
             "embed",
             device=device,
             dtype=dtype,
@@ -220,7 +225,9 @@ def load_task(
         backend=backend,
         compute_type=compute_type,
     )
-    task = build_task(task_name, loaded, settings, TaskContext(notice, load_embedder))
+    task = build_task(
+        task_name, loaded, settings, TaskContext(notice, load_embedder, embedder_name)
+    )
     return task, run_record(task, loaded.run_record())
 
 

@@ -304,13 +304,39 @@ def test_generation_after_a_cached_prefix_matches_plain_on_gemma3(
     check_generation_matches_plain(gemma3(256), monkeypatch, batch)
 
 
+@pytest.mark.parametrize("model", ["llama", "gemma3"])
+@pytest.mark.parametrize("batch", [3, None])
+def test_beam_search_after_a_cached_prefix_matches_plain(
+    sharp_llama: LoadedModel,
+    gemma3: Callable[[int], LoadedModel],
+    monkeypatch: pytest.MonkeyPatch,
+    model: str,
+    batch: int | None,
+) -> None:
+    loaded = sharp_llama if model == "llama" else gemma3(256)
+    prompts = prompts_and_labels(loaded)[0]
+    beams = generation.DecodingSettings(num_beams=3, batch_size=batch)
+    run = functools.partial(
+        generation.generate, loaded, prompts, max_new_tokens=6, decoding=beams, want_logprobs=True
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generation, "MIN_SHARED_PREFIX", 10**9)
+        want = run()
+    calls = spy_forward(loaded, monkeypatch)
+    got = run()
+    assert [g.token_ids for g in got] == [w.token_ids for w in want]
+    for g, w in zip(got, want, strict=True):
+        assert g.extra["sequence_score"] == pytest.approx(w.extra["sequence_score"], abs=1e-4)
+    size = generation.shared_prefix_length(prompts)
+    # One batch-1 pass over the prefix, then beams x rows that never see it again.
+    assert calls[0]["input_ids"].shape == (1, size)
+    assert all(c["input_ids"].shape[1] <= max(len(p) for p in prompts) - size for c in calls[1:])
+
+
 @pytest.mark.parametrize(
     "options",
-    [
-        {"no_repeat_ngram_size": 2},  # n-grams would span the moved padding
-        {"decoding": generation.DecodingSettings(num_beams=2)},  # beams copy the cache
-    ],
-    ids=["no-repeat-ngrams", "beams"],
+    [{"no_repeat_ngram_size": 2}],  # n-grams would span the moved padding
+    ids=["no-repeat-ngrams"],
 )
 def test_generation_options_that_see_the_layout_run_plainly(
     sharp_llama: LoadedModel, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]

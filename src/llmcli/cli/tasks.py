@@ -485,7 +485,7 @@ def ask_command(
             "(with their neighbours); 0 reads the whole text.",
             min=0,
         ),
-    ] = 3,
+    ] = 4,
     embedder: Embedder = None,
     lines: Lines = False,
     jsonl: Jsonl = False,

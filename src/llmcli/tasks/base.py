@@ -35,6 +35,7 @@ class TaskContext:
 
     notice: Callable[[str], None] | None = None
     embedder_loader: Callable[[], Embedder] | None = None
+    embedder_name: str | None = None  # what the loader loads, for the run record
     _embedder: Embedder | None = field(default=None, repr=False)
 
     def embedder(self) -> Embedder | None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_PAIRS = re.compile(r"\b([A-Za-z]+) ([A-Za-z]+)\b")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _NUMBER_WORDS = {
     "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
     "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
+    "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
+    "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40",
+    "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
 }  # fmt: skip
 # Capitalized words that start sentences or are titles, never names on their own.
 _NOT_NAMES = frozenset(
@@ -29,8 +32,17 @@ _NOT_NAMES = frozenset(
 def numbers(text: str) -> set[str]:
     """Numbers in ``text``, normalized: ``2,000`` → ``2000``; ``three`` → ``3``."""
     found = {_normalize_number(m.group()) for m in _NUMBER.finditer(text)}
-    found |= {_NUMBER_WORDS[w.lower()] for w in _WORD.findall(text) if w.lower() in _NUMBER_WORDS}
+    found |= {n for n in (_word_number(w) for w in _WORD.findall(text)) if n is not None}
+    found |= {n for n in (_word_number(f"{a}-{b}") for a, b in _PAIRS.findall(text)) if n}
     return found
+
+
+def _word_number(word: str) -> str | None:
+    """``three`` → ``3``, ``twenty-three`` → ``23``; None for any other word."""
+    parts = word.lower().split("-")
+    if not all(p in _NUMBER_WORDS for p in parts) or len(parts) > 2:
+        return None
+    return str(sum(int(_NUMBER_WORDS[p]) for p in parts))
 
 
 def _normalize_number(raw: str) -> str:
@@ -48,20 +60,25 @@ def names(text: str) -> set[str]:
 
 
 def unsupported(sentence: str, source: str) -> list[str]:
-    """Numbers and names of ``sentence`` that ``source`` does not contain, in order."""
+    """Numbers and names of ``sentence`` that ``source`` does not contain, in order.
+
+    The first word of a sentence is capitalized whatever it is ("Overall", "Researchers"),
+    so it is not taken for a name; numbers are checked wherever they stand.
+    """
     source_numbers = numbers(source)
     source_words = {w.lower() for w in _WORD.findall(source)}
     missing: list[str] = []
     for m in _NUMBER.finditer(sentence):
         if _normalize_number(m.group()) not in source_numbers and m.group() not in missing:
             missing.append(m.group())
-    for w in _WORD.findall(sentence):
-        lowered = w.lower()
-        if lowered in _NUMBER_WORDS:
-            if _NUMBER_WORDS[lowered] not in source_numbers and w not in missing:
+    words = _WORD.findall(sentence)
+    for k, w in enumerate(words):
+        value = _word_number(w)
+        if value is not None:
+            if value not in source_numbers and w not in missing:
                 missing.append(w)
             continue
-        is_name = w[:1].isupper() and w not in _NOT_NAMES
-        if is_name and lowered not in source_words and w not in missing:
+        is_name = k > 0 and w[:1].isupper() and w not in _NOT_NAMES
+        if is_name and w.lower() not in source_words and w not in missing:
             missing.append(w)
     return missing

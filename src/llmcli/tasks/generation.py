@@ -312,9 +312,10 @@ def generate(
                     made.extra["sequence_score"] = score
                 results[index] = made
         return [r for r in results if r is not None]
+    # No n-gram bans over a prefixed layout: they would count the padding inside it.
     prefix = (
         _generation_prefix(loaded, prompts, max_new_tokens)
-        if causal and decoding.num_beams == 1 and not no_repeat_ngram_size
+        if causal and not no_repeat_ngram_size
         else None
     )
     for rows in batches:
@@ -323,7 +324,9 @@ def generate(
         if prefix is None:
             input_ids, mask = pad_rows(batch, pad, left=causal, device=loaded.device)
         else:
-            input_ids, mask, extra["cache"] = _prefixed_batch(loaded, batch, prefix, pad)
+            input_ids, mask, extra["cache"] = _prefixed_batch(
+                loaded, batch, prefix, pad, decoding.num_beams
+            )
         if limits is not None:
             extra["max_new_tokens"] = max(limits[i] for i in rows)
         if processor is not None:
@@ -590,9 +593,17 @@ def _generation_prefix(
 
 
 def _prefixed_batch(
-    loaded: LoadedModel, batch: Sequence[Sequence[int]], prefix: _SharedPrefix, pad: int
+    loaded: LoadedModel,
+    batch: Sequence[Sequence[int]],
+    prefix: _SharedPrefix,
+    pad: int,
+    beams: int = 1,
 ) -> tuple[Any, Any, Any]:
-    """``input_ids``, ``attention_mask`` and cache of one batch laid out after ``prefix``."""
+    """``input_ids``, ``attention_mask`` and cache of one batch laid out after ``prefix``.
+
+    With beam search, ``generate`` repeats each row once per beam but leaves a given
+    cache alone, so the cache holds ``beams`` rows per prompt from the start.
+    """
     import torch
 
     size = len(prefix.ids)
@@ -601,7 +612,7 @@ def _prefixed_batch(
     head = torch.tensor([prefix.ids], dtype=tails.dtype, device=loaded.device).expand(count, -1)
     input_ids = torch.cat([head, tails], dim=1)
     mask = torch.cat([tail_mask.new_ones((count, size)), tail_mask], dim=1)
-    return input_ids, mask, _batch_cache(loaded.model, prefix.states, count)
+    return input_ids, mask, _batch_cache(loaded.model, prefix.states, count * beams)
 
 
 def _prefix_cache(
@@ -652,6 +663,125 @@ def _prefix_cache(
             return None
         states.append((keys, values))
     return states
+
+
+#: Continuation tokens packed into one forward pass after a shared prompt.
+PACK_TOKENS = 1024
+
+
+def continuation_logprobs(
+    loaded: LoadedModel,
+    prompt: Sequence[int],
+    continuations: Sequence[Sequence[int]],
+    batch_size: int | None = None,
+) -> list[list[float]]:
+    """Per-token log P(continuation | prompt) for many continuations of one causal prompt.
+
+    The prompt is run once; then up to :data:`PACK_TOKENS` continuation tokens at a time
+    run as one sequence after it, each continuation seeing the prompt and its own earlier
+    tokens only (a 4D attention mask, positions restarting after the prompt), so no
+    copy of the prompt's keys and values is made per continuation. Where the model's
+    cache cannot be reused (:func:`_prefix_cache`) or it refuses such a mask, each
+    prompt+continuation is run whole, in batches.
+    """
+    if not continuations:
+        return []
+    model = loaded.model
+    accepted = inspect.signature(model.forward).parameters
+    cache_arg = next((n for n in ("cache", "past_key_values") if n in accepted), None)
+    head, last = list(prompt[:-1]), int(prompt[-1])
+    reach = len(prompt) + sum(len(c) for c in continuations)
+    states = _prefix_cache(loaded, head, cache_arg, reach) if cache_arg and head else None
+    if states is not None and "position_ids" in accepted:
+        assert cache_arg is not None
+        packed = _packed_logprobs(loaded, states, cache_arg, last, continuations)
+        if packed is not None:
+            return packed
+    return _whole_logprobs(loaded, list(prompt), continuations, batch_size)
+
+
+def _packed_logprobs(
+    loaded: LoadedModel,
+    states: Sequence[tuple[Any, Any]],
+    cache_arg: str,
+    last: int,
+    continuations: Sequence[Sequence[int]],
+) -> list[list[float]] | None:
+    import torch
+
+    model = loaded.model
+    size = int(states[0][0].shape[-2])
+    result: list[list[float]] = []
+    groups: list[list[int]] = [[]]
+    filled = 0
+    for i, c in enumerate(continuations):
+        if groups[-1] and filled + len(c) > PACK_TOKENS:
+            groups.append([])
+            filled = 0
+        groups[-1].append(i)
+        filled += len(c)
+    for group in groups:
+        tail = [last]
+        positions = [size]
+        bounds = []
+        for i in group:
+            bounds.append((len(tail), len(tail) + len(continuations[i])))
+            tail.extend(continuations[i])
+            positions.extend(range(size + 1, size + 1 + len(continuations[i])))
+        width = len(tail)
+        blocked = torch.finfo(torch.float32).min
+        mask = torch.full((width, size + width), blocked, dtype=torch.float32)
+        mask[:, : size + 1] = 0.0  # the prompt, and its last token
+        for a, b in bounds:
+            mask[a:b, size + a : size + b] = torch.triu(
+                torch.full((b - a, b - a), blocked), diagonal=1
+            )
+        dtype = next(model.parameters()).dtype
+        tensors = {
+            "input_ids": torch.tensor([tail], device=loaded.device),
+            "attention_mask": mask.to(dtype=dtype, device=loaded.device)[None, None],
+            "position_ids": torch.tensor([positions], device=loaded.device),
+            "use_cache": True,
+            cache_arg: _batch_cache(model, states, 1),
+        }
+        try:
+            with torch.inference_mode():
+                logits = model(**model_inputs(model, tensors)).logits[0].float()
+        except (RuntimeError, ValueError, TypeError):
+            return None  # an attention implementation that takes no custom mask
+        logp = torch.log_softmax(logits, dim=-1)
+        for i, (a, b) in zip(group, bounds, strict=True):
+            tokens = continuations[i]
+            rows = [0, *range(a, b - 1)]  # each token is predicted by the one before it
+            result.append([float(logp[r, t]) for r, t in zip(rows, tokens, strict=True)])
+    return result
+
+
+def _whole_logprobs(
+    loaded: LoadedModel,
+    prompt: list[int],
+    continuations: Sequence[Sequence[int]],
+    batch_size: int | None,
+) -> list[list[float]]:
+    import torch
+
+    model = loaded.model
+    pad = pad_id(loaded)
+    result: list[list[float]] = [[] for _ in continuations]
+    widths = [len(prompt) + len(c) for c in continuations]
+    for rows in plan(widths, batch_size, loaded.device):
+        ids, mask = pad_rows(
+            [prompt + list(continuations[i]) for i in rows], pad, left=False, device=loaded.device
+        )
+        with torch.inference_mode():
+            logits = model(**model_inputs(model, {"input_ids": ids, "attention_mask": mask}))
+        logp = torch.log_softmax(logits.logits.float(), dim=-1)
+        for j, index in enumerate(rows):
+            begin = len(prompt) - 1
+            result[index] = [
+                float(logp[j, begin + n, t]) for n, t in enumerate(continuations[index])
+            ]
+    return result
 
 
 def seq2seq_label_logprobs(

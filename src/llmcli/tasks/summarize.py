@@ -100,11 +100,12 @@ class SummarizeTask:
             if settings.no_repeat_ngram_size is None
             else settings.no_repeat_ngram_size
         )
-        self.window = self._window()
         # The built-in models are too small to paraphrase faithfully (docs/quality.md).
         self.method = settings.method or (
             "extractive" if loaded.extra.get("builtin") else "abstractive"
         )
+        # Extraction never runs the model: its window does not matter then.
+        self.window = self._window() if self.method == "abstractive" else 0
 
     def settings(self) -> dict[str, Any]:
         """Settings for the run record."""
@@ -113,11 +114,12 @@ class SummarizeTask:
             "ratio": self.options.ratio,
             "strict": self.options.strict,
             "support_min": SUPPORT_MIN,
+            "embedder": self.context.embedder_name,
             "max_length": self.options.max_length,
             "min_length": self.options.min_length,
             "sentences": self.options.sentences,
             "max_input_tokens": self.options.max_input_tokens,
-            "window_tokens": self.window,
+            "window_tokens": self.window or None,
             "no_repeat_ngram_size": self.no_repeat,
             **self.options.record(),
         }
