@@ -39,9 +39,14 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
 
 
 @pytest.fixture
-def offline(tmp_path: Path) -> dict[str, str]:
+def offline(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> dict[str, str]:
     """No network, no user cache."""
-    return {"HF_HUB_OFFLINE": "1", "LLMCLI_HOME": str(tmp_path / "home")}
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "LLMCLI_HOME": str(tmp_path / "home"),
+        # A tiny local sentence embedder: the built-in one would be fetched from PyPI.
+        "LLMCLI_MODEL_EMBED": str(tiny_model_dirs["bert_embedder"]),
+    }
 
 
 @pytest.fixture

@@ -33,11 +33,13 @@ PARTIAL, JOURNAL = ".llmcli-partial", ".llmcli-journal"
 
 
 @pytest.fixture
-def offline(tmp_path: Path) -> dict[str, str]:
+def offline(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> dict[str, str]:
     """Variables for a run: offline, private LLMCLI_HOME, one thread, windows of 2."""
     return {
         "HF_HUB_OFFLINE": "1",
         "LLMCLI_HOME": str(tmp_path / "home"),
+        # A tiny local sentence embedder: the built-in one would be fetched from PyPI.
+        "LLMCLI_MODEL_EMBED": str(tiny_model_dirs["bert_embedder"]),
         "OMP_NUM_THREADS": "1",
         "LLMCLI_WINDOW_ITEMS": WINDOW,
     }

@@ -179,7 +179,7 @@ def test_ask_json_has_evidence(doc: str, llama: str, bert: str, offline: dict[st
         assert any(
             p["start"] <= record["start"] < record["end"] <= p["end"] for p in record["evidence"]
         )
-    assert record["run"]["settings"]["retrieve"] == 3
+    assert record["run"]["settings"]["retrieve"] == 4
 
 
 def test_ask_top_k(doc: str, llama: str, bert: str, offline: dict[str, str]) -> None:

@@ -29,9 +29,14 @@ def json_lines(stdout: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def offline(tmp_path: Path) -> dict[str, str]:
+def offline(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> dict[str, str]:
     """Variables for a run that must not touch the network or the user's cache."""
-    return {"HF_HUB_OFFLINE": "1", "LLMCLI_HOME": str(tmp_path / "home")}
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "LLMCLI_HOME": str(tmp_path / "home"),
+        # A tiny local sentence embedder: the built-in one would be fetched from PyPI.
+        "LLMCLI_MODEL_EMBED": str(tiny_model_dirs["bert_embedder"]),
+    }
 
 
 def test_summarize_lines_stay_aligned(

@@ -33,8 +33,14 @@ SRC = str(Path(__file__).resolve().parent.parent / "src")
 
 
 @pytest.fixture
-def offline(tmp_path: Path) -> dict[str, str]:
-    return {"HF_HUB_OFFLINE": "1", "LLMCLI_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+def offline(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> dict[str, str]:
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "LLMCLI_HOME": str(tmp_path / "home"),
+        # A tiny local sentence embedder: the built-in one would be fetched from PyPI.
+        "LLMCLI_MODEL_EMBED": str(tiny_model_dirs["bert_embedder"]),
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 @pytest.fixture

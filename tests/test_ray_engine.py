@@ -31,8 +31,13 @@ def local_ray() -> Iterator[None]:
 
 
 @pytest.fixture
-def offline(tmp_path: Path) -> dict[str, str]:
-    return {"HF_HUB_OFFLINE": "1", "LLMCLI_HOME": str(tmp_path / "home")}
+def offline(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> dict[str, str]:
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "LLMCLI_HOME": str(tmp_path / "home"),
+        # A tiny local sentence embedder: the built-in one would be fetched from PyPI.
+        "LLMCLI_MODEL_EMBED": str(tiny_model_dirs["bert_embedder"]),
+    }
 
 
 def records(result: CliResult) -> list[dict[str, Any]]:

@@ -341,7 +341,7 @@ def test_status_of_real_builtins_does_not_prepare(env: dict[str, str], home: Pat
 def test_not_a_builtin(env: dict[str, str]) -> None:
     with pytest.raises(UsageError, match="not a built-in model"):
         builtin.prepare("flan-t5", env)
-    assert builtin.builtin_names() == ["smollm2", "gemma3"]
+    assert builtin.builtin_names() == ["smollm2", "gemma3", "minilm"]
 
 
 def test_real_builtin_offline_gives_the_pull_command(env: dict[str, str], home: Path) -> None:

@@ -28,6 +28,7 @@ def test_builtin_defaults() -> None:
         "ask": "smollm2",
         "sentiment": "smollm2",
         "translate": "gemma3",
+        "embed": "minilm",
     }
     for task in TASKS:
         ref = resolve(None, task, {})
@@ -113,6 +114,7 @@ def test_env_var_names() -> None:
         "LLMCLI_MODEL_TRANSLATE",
         "LLMCLI_MODEL_ASK",
         "LLMCLI_MODEL_SENTIMENT",
+        "LLMCLI_MODEL_EMBED",
     ]
 
 

@@ -278,9 +278,9 @@ def test_ask_spans_point_into_the_original_text(tiny: Loader, name: str) -> None
 def test_ask_long_context_uses_windows(tiny: Loader, name: str) -> None:
     loaded = tiny(name)
     context = "\n".join([CONTEXT] * 8)
-    task = build_task(
-        "ask", loaded, AskSettings(max_input_tokens=40, stride=10, allow_no_answer=False)
-    )
+    # Windows are the reading of --top-k 0; retrieval reads a few sentences instead.
+    settings = AskSettings(max_input_tokens=40, stride=10, allow_no_answer=False, retrieve=0)
+    task = build_task("ask", loaded, settings)
     item = TaskInput(context, question="Who painted the garden?", source="long.txt")
     (result,) = run(task, [item])
     assert result.fields["windows"] > 1 and result.fields["truncated"] is False

@@ -549,12 +549,6 @@ def test_ask_without_retrieval_never_loads_the_embedder(tiny: Loader, notes: lis
         assert result.fields["answer"] == DOC[result.fields["start"] : result.fields["end"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ask.py (in-flight 'candidates' grounding): with retrieve=0 the default "
-    "grounding 'candidates' no longer selects _constrained in _grounded(), so the causal "
-    "reader answers freely ('located') and the answer need not be a span of the text",
-)
 def test_ask_without_retrieval_still_answers_with_a_span(
     tiny: Loader, make_context: Callable[..., TaskContext]
 ) -> None:
@@ -612,9 +606,8 @@ def test_evidence_offsets_map_back_to_the_context() -> None:
     joined = text[first[0] : first[1]] + "\n" + text[second[0] : second[1]]
     pieces = [(0, *first), (first[1] - first[0] + 1, *second)]
     passages = [Passage(*first, 0.5), Passage(*second, 0.7)]
-    fields = {f.name for f in dataclasses.fields(ask_module._Evidence)}
-    extra = {"top": passages} if "top" in fields else {}
-    evidence = ask_module._Evidence(joined, pieces, passages, **extra)
+    cosines = {first[0]: 0.4, second[0]: 0.7}
+    evidence = ask_module._Evidence(joined, pieces, passages, passages, cosines)
     for word in ("three", "eight", "Seven eight", "Two"):
         at = joined.index(word)
         start, end = evidence.to_context(at, at + len(word))
@@ -624,3 +617,4 @@ def test_evidence_offsets_map_back_to_the_context() -> None:
     start, end = evidence.to_context(at, len(joined))
     assert text[start:end] == "four."
     assert evidence.best == 0.7
+    assert evidence.similarity(passages[0]) == 0.4

@@ -256,17 +256,19 @@ class AskTask:
     def _retrieve(self, inputs: Sequence[TaskInput]) -> list[_Evidence]:
         """The passages of each context closest to its question."""
         embedder = self.context.embedder()
-        if embedder is None:
-            raise UsageError("retrieval needs a sentence embedder", hint="or use --top-k 0")
         found = [retrieval.units(item.text) for item in inputs]
         texts = [item.question or "" for item in inputs]
         for item, units in zip(inputs, found, strict=True):
             texts.extend(item.text[u.start : u.end] for u in units)
-        vectors = embedder.encode(texts)
+        # Without an embedder, word overlap alone ranks the sentences.
+        vectors = embedder.encode(texts) if embedder is not None else None
         result = []
         row = len(inputs)
         for k, (item, units) in enumerate(zip(inputs, found, strict=True)):
-            scores = (vectors[row : row + len(units)] @ vectors[k]).tolist()
+            if vectors is not None:
+                scores = (vectors[row : row + len(units)] @ vectors[k]).tolist()
+            else:
+                scores = [0.0] * len(units)
             row += len(units)
             lexical = retrieval.lexical_scores(
                 item.question or "", [item.text[u.start : u.end] for u in units]

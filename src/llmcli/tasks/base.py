@@ -39,9 +39,22 @@ class TaskContext:
     _embedder: Embedder | None = field(default=None, repr=False)
 
     def embedder(self) -> Embedder | None:
-        """The sentence embedder, loading it the first time; None when there is none."""
+        """The sentence embedder, loading it the first time; None when there is none.
+
+        A configured embedder that cannot be had (not prepared, and offline) is said once
+        on stderr; the tasks then fall back to what needs none (see their docs).
+        """
+        from llmcli.errors import ModelUnavailableError
+
         if self._embedder is None and self.embedder_loader is not None:
-            self._embedder = self.embedder_loader()
+            try:
+                self._embedder = self.embedder_loader()
+            except ModelUnavailableError as exc:
+                self.embedder_loader = None
+                self.say(
+                    f"no sentence embedder ({exc.message}); "
+                    "retrieval uses word overlap, summaries take the leading sentences"
+                )
         return self._embedder
 
     def say(self, message: str) -> None:

@@ -210,12 +210,6 @@ class SummarizeTask:
 
     # --- extractive -------------------------------------------------------------------
 
-    def _embedder(self) -> Any:
-        embedder = self.context.embedder()
-        if embedder is None:
-            raise UsageError("summaries that cite their source need a sentence embedder")
-        return embedder
-
     def _extract(self, item: TaskInput) -> TaskResult:
         """The sentences that best cover ``item``, in document order."""
         text = item.text
@@ -231,8 +225,12 @@ class SummarizeTask:
             count = self.options.sentences
         else:
             count = _count_for(words, self.options.ratio * sum(words))
-        vectors = self._embedder().encode([text[u.start : u.end] for u in candidates])
-        picked = [candidates[i] for i in retrieval.select(vectors, count)]
+        embedder = self.context.embedder()
+        if embedder is not None:
+            vectors = embedder.encode([text[u.start : u.end] for u in candidates])
+            picked = [candidates[i] for i in retrieval.select(vectors, count)]
+        else:  # no embedder to be had: the leading sentences, still the text's own
+            picked = candidates[:count]
         sentences = [
             {
                 "text": text[u.start : u.end],
@@ -272,17 +270,20 @@ class SummarizeTask:
             parts = parts[:-1]  # stopped mid-sentence by the length limit
         text = item.text
         found = [u for u in retrieval.units(text) if not u.heading] or retrieval.units(text)
-        embedder = self._embedder()
-        written = embedder.encode(parts) if parts else None
-        source = embedder.encode([text[u.start : u.end] for u in found])
-        supports = retrieval.support(written, source) if written is not None else []
+        embedder = self.context.embedder()
+        supports: list[list[tuple[int, float]]] = [[] for _ in parts]
+        if embedder is not None and parts:
+            written = embedder.encode(parts)
+            source = embedder.encode([text[u.start : u.end] for u in found])
+            supports = retrieval.support(written, source)
         sentences = []
         for part, best in zip(parts, supports, strict=True):
             missing = facts.unsupported(part, text)
-            top = best[0][1] if best else 0.0
+            # Without an embedder only the numbers and names can be checked.
+            similar = best[0][1] >= SUPPORT_MIN if best else embedder is None
             entry: dict[str, Any] = {
                 "text": part,
-                "supported": top >= SUPPORT_MIN and not missing,
+                "supported": similar and not missing,
                 "support": [
                     {
                         "text": text[found[r].start : found[r].end],
