@@ -373,15 +373,18 @@ def bench_ask_long(model: LoadedModel, docs: list[dict[str, Any]], batch: int) -
     )
 
 
-def bench_translate(model: LoadedModel, limit: int | None, batch: int, beams: int) -> str:
+def bench_translate(
+    model: LoadedModel, limit: int | None, batch: int | None, beams: Sequence[int]
+) -> str:
     data = read_jsonl("translate.jsonl", limit)
     metrics = build_metrics(["bleu", "chrf"], MetricOptions())
     rows = []
     examples = []
     default = default_beams(TranslateSettings)
-    # The default first, then greedy for comparison, then --beams if it is neither.
-    choices = list(dict.fromkeys([default, 1, *([beams] if beams > 1 else [])]))
+    # The default first, then greedy for comparison, then each beam width asked for.
+    choices = list(dict.fromkeys([default, 1, *(b for b in beams if b > 1)]))
     for lang in LANGUAGES:
+        greedy_time = None
         for num_beams in choices:
             settings = TranslateSettings(target=lang, batch_size=batch, num_beams=num_beams)
             task = build("translate", model, settings)
@@ -390,6 +393,8 @@ def bench_translate(model: LoadedModel, limit: int | None, batch: int, beams: in
             refs = [[d[lang]] for d in data]
             scores = [m.corpus_score(m.statistics(hyps, refs)).score for m in metrics]
             decoding = decoding_label(num_beams, default)
+            if num_beams == 1:
+                greedy_time = per_item
             rows.append(
                 [
                     f"en→{lang}",
@@ -399,6 +404,7 @@ def bench_translate(model: LoadedModel, limit: int | None, batch: int, beams: in
                     f"{scores[1]:.1f}",
                     str(sum(r.fields["max_length_reached"] for r in results)),
                     f"{per_item:.2f} s",
+                    f"{per_item / greedy_time:.2f}x" if greedy_time else "–",
                 ]
             )
             if num_beams == default:
@@ -406,7 +412,16 @@ def bench_translate(model: LoadedModel, limit: int | None, batch: int, beams: in
                     f"- en→{lang}: “{data[1]['en']}” → “{hyps[1]}” (reference “{data[1][lang]}”)"
                 )
     table = _report.markdown_table(
-        ["pair", "decoding", "sentences", "BLEU", "chrF", "hit max_length", "time / sentence"],
+        [
+            "pair",
+            "decoding",
+            "sentences",
+            "BLEU",
+            "chrF",
+            "hit max_length",
+            "time / sentence",
+            "time vs greedy",
+        ],
         rows,
     )
     return (
@@ -675,7 +690,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset")
     parser.add_argument("--limit", type=int, default=None, help="first N items of each set")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--batch-size", type=int, default=8, help="rows per batch (0: sized by tokens, as the CLI)"
+    )
+    parser.add_argument(
+        "--translate-beams",
+        default="2,3",
+        help="comma-separated beam widths beside greedy in the translate table",
+    )
     parser.add_argument(
         "--beams", type=int, default=3, help="beam rows for ask and translate (1: skip them)"
     )
@@ -710,7 +732,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "translate": [
             (
                 "translate",
-                lambda m: bench_translate(m, args.limit, args.batch_size, args.beams),
+                lambda m: bench_translate(
+                    m,
+                    args.limit,
+                    args.batch_size or None,
+                    [int(b) for b in args.translate_beams.split(",") if b.strip()],
+                ),
             )
         ],
         "summarize": [

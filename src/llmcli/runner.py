@@ -195,9 +195,8 @@ def load_task(
     from llmcli.tasks.base import TaskContext
     from llmcli.tasks.registry import build_task
 
-    embedder_name = (
-        getattr(settings, "embedder", None) or env.get(env_var("embed")) or DEFAULTS["embed"]
-    )
+    chosen = getattr(settings, "embedder", None) or env.get(env_var("embed"))
+    embedder_name = chosen or DEFAULTS["embed"]
 
     def load_embedder() -> Embedder:
         from llmcli.models.embedding import Embedder
@@ -226,7 +225,10 @@ def load_task(
         compute_type=compute_type,
     )
     task = build_task(
-        task_name, loaded, settings, TaskContext(notice, load_embedder, embedder_name)
+        task_name,
+        loaded,
+        settings,
+        TaskContext(notice, load_embedder, embedder_name, embedder_optional=not chosen),
     )
     return task, run_record(task, loaded.run_record())
 

@@ -22,6 +22,7 @@ import pytest
 import tiny_models
 from llmcli.models.base import LoadedModel
 from llmcli.models.loading import load_model
+from llmcli.tasks.base import TaskContext
 
 Loader = Callable[[str], LoadedModel]
 
@@ -72,3 +73,14 @@ def real(real_env: dict[str, str]) -> Callable[[str], LoadedModel]:
         return load_model(None, task, device="cpu", env=real_env)
 
     return load
+
+
+@pytest.fixture(scope="session")
+def real_context(real_env: dict[str, str]) -> TaskContext:
+    """A task context whose embedder is the built-in minilm (prepared on first use)."""
+    from llmcli.models.embedding import Embedder
+
+    def load() -> Embedder:
+        return Embedder(load_model(None, "embed", device="cpu", env=real_env))
+
+    return TaskContext(None, load, "minilm")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from llmcli.errors import UsageError
+from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models.base import LoadedModel
 from llmcli.models.embedding import Embedder
 from llmcli.models.loading import load_model
@@ -284,15 +284,26 @@ def test_built_in_models_default_to_extractive(
     assert result.fields["method"] == "extractive"
 
 
-def test_extractive_needs_an_embedder(tiny: Loader) -> None:
-    task = build_task(
-        "summarize",
-        tiny("llama"),
-        SummarizeSettings(max_length=MAX_LENGTH, method="extractive"),
-        TaskContext(),
+def test_extractive_without_an_embedder_takes_the_leading_sentences(
+    tiny: Loader, notes: list[str]
+) -> None:
+    """An embedder that cannot be had is said once; the summary is still the text's own."""
+
+    def unavailable() -> Embedder:
+        raise ModelUnavailableError("minilm is not prepared")
+
+    context = TaskContext(notes.append, unavailable, "minilm")
+    settings = SummarizeSettings(max_length=MAX_LENGTH, method="extractive", sentences=2)
+    task = build_task("summarize", tiny("llama"), settings, context)
+    (first,) = task.run([TaskInput(DOC)])
+    (second,) = task.run([TaskInput(DOC)])
+    assert [s["text"] for s in first.fields["sentences"]] == DOC_SENTENCES[:2]
+    assert second.fields["sentences"] == first.fields["sentences"]
+    assert len([n for n in notes if "no sentence embedder" in n]) == 1
+    (bare,) = build_task("summarize", tiny("llama"), settings, TaskContext()).run(
+        [TaskInput(DOC)]
     )
-    with pytest.raises(UsageError, match="embedder"):
-        task.run([TaskInput(DOC)])
+    assert [s["text"] for s in bare.fields["sentences"]] == DOC_SENTENCES[:2]
 
 
 # --- abstractive summaries ------------------------------------------------------------------
@@ -574,10 +585,24 @@ def test_extractive_qa_ignores_retrieval(
     assert "retrieve" not in task.settings()
 
 
-def test_retrieval_needs_an_embedder(tiny: Loader) -> None:
+def test_retrieval_without_an_embedder_uses_word_overlap(tiny: Loader) -> None:
     task = build_task("ask", tiny("llama"), AskSettings(max_answer_tokens=4), TaskContext())
-    with pytest.raises(UsageError, match="embedder"):
+    (result,) = task.run([TaskInput(DOC, question="How much did the library cost?")])
+    evidence = result.fields["evidence"]
+    assert "6.2 million euros" in evidence[0]["text"]
+    assert all(DOC[p["start"] : p["end"]] == p["text"] for p in evidence)
+    assert DOC[result.fields["start"] : result.fields["end"]] == result.fields["answer"]
+
+
+def test_an_embedder_the_user_chose_is_not_replaced(tiny: Loader, notes: list[str]) -> None:
+    def unavailable() -> Embedder:
+        raise ModelUnavailableError("no-such-embedder is not prepared")
+
+    chosen = TaskContext(notes.append, unavailable, "no-such-embedder", embedder_optional=False)
+    task = build_task("ask", tiny("llama"), AskSettings(max_answer_tokens=4), chosen)
+    with pytest.raises(ModelUnavailableError, match="no-such-embedder"):
         task.run([TaskInput(DOC, question="How much did it cost?")])
+    assert notes == []
 
 
 @pytest.mark.parametrize("field", ["retrieve", "neighbours"])

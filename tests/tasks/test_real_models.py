@@ -7,12 +7,14 @@ These guard the prompt design: each case is one a working setup gets right every
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from llmcli.models.base import LoadedModel
+from llmcli.tasks import facts
 from llmcli.tasks.ask import AskSettings
-from llmcli.tasks.base import TaskInput
+from llmcli.tasks.base import TaskContext, TaskInput
 from llmcli.tasks.registry import build_task
 from llmcli.tasks.sentiment import SentimentSettings
 from llmcli.tasks.summarize import SummarizeSettings
@@ -43,13 +45,13 @@ def test_sentiment_clear_cut_reviews(real: Real) -> None:
     assert negative.fields["label"] == "negative" and negative.fields["score"] > 0.6
 
 
-def test_ask_factual_paragraph_is_grounded(real: Real) -> None:
+def test_ask_factual_paragraph_is_grounded(real: Real, real_context: TaskContext) -> None:
     context = (
         "The Eiffel Tower is a wrought-iron lattice tower in Paris, France.\n"
         "It is named after the engineer Gustave Eiffel, whose company built it "
         "between 1887 and 1889."
     )
-    task = build_task("ask", real("ask"), AskSettings())
+    task = build_task("ask", real("ask"), AskSettings(), real_context)
     item = TaskInput(context, question="Who is the tower named after?", source="tower.txt")
     (result,) = task.run([item])
     fields = result.fields
@@ -67,13 +69,55 @@ def test_ask_without_context_says_so(real: Real) -> None:
     assert "Paris" in (result.fields["answer"] or "")
 
 
-def test_summary_is_short_and_on_topic(real: Real) -> None:
-    task = build_task("summarize", real("summarize"), SummarizeSettings(max_length=80))
+def test_written_summary_is_short_and_on_topic(real: Real, real_context: TaskContext) -> None:
+    settings = SummarizeSettings(max_length=80, method="abstractive")
+    task = build_task("summarize", real("summarize"), settings, real_context)
     (result,) = task.run([TaskInput(PARAGRAPH)])
     summary = result.text
     assert summary and len(summary.split()) < len(PARAGRAPH.split())
     assert "library" in summary.lower()
     assert result.fields["chunks"] == 1 and result.fields["truncated"] is False
+    assert all("support" in s for s in result.fields["sentences"])
+
+
+REPORT = (Path(__file__).resolve().parents[2] / "examples" / "report.txt").read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("How many visits did the library count in April?", "18,400"),
+        ("When will the boiler be replaced?", "the end of June"),
+        ("What does the board recommend?", "keeping the extended weekend hours"),
+        ("How much was the renovation budget?", "2.1 million euros"),
+    ],
+)
+def test_ask_answers_the_report_questions(
+    real: Real, real_context: TaskContext, question: str, gold: str
+) -> None:
+    """The README's example document: before retrieval, four questions got one sentence."""
+    task = build_task("ask", real("ask"), AskSettings(), real_context)
+    (result,) = task.run([TaskInput(REPORT, question=question, source="report.txt")])
+    fields = result.fields
+    assert gold in fields["answer"] and len(fields["answer"].split()) <= 6
+    assert REPORT[fields["start"] : fields["end"]] == fields["answer"]
+    assert any(p["start"] <= fields["start"] < p["end"] for p in fields["evidence"])
+
+
+def test_default_summary_states_only_what_the_report_says(
+    real: Real, real_context: TaskContext
+) -> None:
+    task = build_task("summarize", real("summarize"), SummarizeSettings(), real_context)
+    (result,) = task.run([TaskInput(REPORT, source="report.txt")])
+    fields = result.fields
+    assert fields["method"] == "extractive" and fields["language"]["code"] == "en"
+    assert fields["sentences"]
+    for sentence in fields["sentences"]:
+        assert REPORT[sentence["start"] : sentence["end"]] == sentence["text"]
+        assert sentence["supported"] and facts.unsupported(sentence["text"], REPORT) == []
+        assert "Quarterly report" not in sentence["text"]  # the title is no sentence
+    words = len(result.text.split())
+    assert 0.1 * len(REPORT.split()) <= words <= 0.4 * len(REPORT.split())
 
 
 def test_translate_sentences_to_french(real: Real) -> None:

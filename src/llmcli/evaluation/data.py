@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -115,6 +117,10 @@ def _starts_with_utf8_bom(source: Source, env: Environment, encoding: str) -> bo
         return False  # utf-8-sig asks for the BOM to go; other codecs have their own
     if not source.is_stdin:
         try:
+            # Only a regular file can be opened twice: a FIFO's writer would see its
+            # first reader go (and stop), a device would lose what was read.
+            if not stat.S_ISREG(os.stat(source.name).st_mode):
+                return False
             with open(source.name, "rb") as handle:
                 return handle.read(3) == codecs.BOM_UTF8
         except OSError:

@@ -36,13 +36,17 @@ class TaskContext:
     notice: Callable[[str], None] | None = None
     embedder_loader: Callable[[], Embedder] | None = None
     embedder_name: str | None = None  # what the loader loads, for the run record
+    # The built-in default may be missing (offline, never prepared): the tasks then fall
+    # back. An embedder the user named is not replaced behind their back: its error stands.
+    embedder_optional: bool = True
     _embedder: Embedder | None = field(default=None, repr=False)
 
     def embedder(self) -> Embedder | None:
         """The sentence embedder, loading it the first time; None when there is none.
 
-        A configured embedder that cannot be had (not prepared, and offline) is said once
-        on stderr; the tasks then fall back to what needs none (see their docs).
+        An optional embedder that cannot be had (not prepared, and offline) is said once
+        on stderr; the tasks then fall back to what needs none (see their docs). One the
+        user chose raises its :class:`ModelUnavailableError` (exit 3).
         """
         from llmcli.errors import ModelUnavailableError
 
@@ -50,6 +54,8 @@ class TaskContext:
             try:
                 self._embedder = self.embedder_loader()
             except ModelUnavailableError as exc:
+                if not self.embedder_optional:
+                    raise
                 self.embedder_loader = None
                 self.say(
                     f"no sentence embedder ({exc.message}); "
