@@ -300,9 +300,7 @@ def test_extractive_without_an_embedder_takes_the_leading_sentences(
     assert [s["text"] for s in first.fields["sentences"]] == DOC_SENTENCES[:2]
     assert second.fields["sentences"] == first.fields["sentences"]
     assert len([n for n in notes if "no sentence embedder" in n]) == 1
-    (bare,) = build_task("summarize", tiny("llama"), settings, TaskContext()).run(
-        [TaskInput(DOC)]
-    )
+    (bare,) = build_task("summarize", tiny("llama"), settings, TaskContext()).run([TaskInput(DOC)])
     assert [s["text"] for s in bare.fields["sentences"]] == DOC_SENTENCES[:2]
 
 

@@ -136,9 +136,15 @@ def test_language_check_lists_supported_codes() -> None:
 def test_few_shot_examples_exist_for_every_prompt_language() -> None:
     for code in languages.PROMPT_LANGUAGES:
         pairs = languages.few_shot_pairs("en", code)
-        assert len(pairs) == 5 and all(src and tgt for src, tgt in pairs)
-        assert "`make test`" in pairs[2][1]  # the inline-code example keeps its code
+        more = 7 if code in ("en", "fr", "es", "de", "it", "pt", "nl") else 0
+        assert len(pairs) == 5 + more and all(src and tgt for src, tgt in pairs)
+        # The five shared pairs come last, nearest the text: the inline-code example
+        # keeps its code, the title stays a title.
+        assert "`make test`" in pairs[-3][1]
+        assert not pairs[-2][1].rstrip().endswith((".", "?", "。"))
         assert code in languages.NAMES
+    # Pairs between two languages without the extra sentences are the five shared ones.
+    assert len(languages.few_shot_pairs("fr", "zh")) == 5
 
 
 # --- Markdown -----------------------------------------------------------------------------

@@ -31,7 +31,8 @@ class Kind(str, Enum):
     PERSON = "person"
     NUMBER = "number"
     DATE = "date"
-    NAME = "name"  # places, organisations, named things
+    NAME = "name"  # organisations, named things
+    PLACE = "place"  # where: names and place phrases ("under the drip tray")
     OTHER = "other"
 
 
@@ -50,6 +51,13 @@ _NUMBER = (
     rf"(?i:{_COUNT_WORDS})(?:-(?i:{_COUNT_WORDS}))?\b)"
     r"(?:%|\s?(?:percent|per cent)\b)?" + _SCALE
 )
+# One number and what follows it, without a range ("48.6 million" of "45.4 to 48.6 million").
+_NUMBER_PHRASE_SINGLE = re.compile(
+    r"(?<![A-Za-z0-9_.])"
+    + _NUMBER
+    + r"(?:[\u4e00-\u9fff]{1,3}|(?:[\s-](?:[a-z][\w'-]*|[A-Z]{1,3}\b|\d+\b)){0,3})",
+    re.UNICODE,
+)
 # A number and up to three following words (its unit and what it counts: "2.4 million
 # euros", "14 teachers", "56 minutes 12 seconds"), or "312 to 97".
 _NUMBER_PHRASE = re.compile(
@@ -58,12 +66,16 @@ _NUMBER_PHRASE = re.compile(
     re.UNICODE,
 )
 _DATE = re.compile(
-    r"(?<!\w)(?:(?:the\s)?(?:end|start|beginning|middle|first|second|last)\s"
+    rf"(?<!\w)(?:(?:the\s)?(?:first|second|third|fourth|last)\s(?:{_WEEKDAYS})"
+    r"(?:\sof\s(?:every|each|the)\s(?:month|quarter|year))?(?!\w)|"
+    rf"every\s(?:day|week|month|year|morning|evening|night|{_WEEKDAYS}|"
+    r"(?:\d+|two|three|four|six|twelve)\s(?:days|weeks|months|years))(?!\w)|"
+    r"(?:(?:the\s)?(?:end|start|beginning|middle|first|second|last)\s"
     r"(?:week\s|half\s)?of\s)?"
     rf"(?:(?:{_WEEKDAYS}),?\s)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{_MONTHS})"
     rf"(?:,?\s\d{{4}})?|(?:{_MONTHS})\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?"
     rf"|(?:{_MONTHS})(?:\s\d{{4}})?|\d{{4}}(?:s)?|\d{{1,2}}(?::\d{{2}})?\s?(?:am|pm|a\.m\.|p\.m\.)"
-    rf"|(?:{_WEEKDAYS}))(?!\w)"
+    rf"|(?:{_WEEKDAYS}))(?!\w))"
 )
 # Runs of capitalized words, with short lower-case joiners ("Bank of England", "van Dijk").
 _CAPITALIZED = re.compile(
@@ -172,7 +184,35 @@ _FUNCTION = frozenset(
     ]
 )
 # Questions about these may have digits in their answer even when asking "which".
-_CODE_WORDS = frozenset({"code", "number", "part", "room", "version", "model", "extension"})
+_CODE_WORDS = frozenset(
+    {
+        "code",
+        "number",
+        "part",
+        "room",
+        "version",
+        "model",
+        "extension",
+        "procedure",
+        "form",
+        "reference",
+        "policy",
+        "serial",
+    }
+)
+# Identifiers: letters and digits with a hyphen ("BM-DL200", "LS-09") or letters then
+# digits ("C104"), alone or after the word that names them ("room C104", "extension 220").
+_CODE = re.compile(
+    r"(?<![\w-])(?:(?:[Rr]oom|[Ee]xtension|[Ff]orm|[Pp]art|[Mm]odel|[Vv]ersion|[Cc]ode)\s)?"
+    r"(?:[A-Z0-9]+(?:-[A-Z0-9]+)+|[A-Z]{1,4}\d[A-Z0-9]*)(?![\w-])"
+    r"|(?<![\w-])(?:[Rr]oom|[Ee]xtension|[Ff]orm|[Pp]art|[Mm]odel|[Vv]ersion|[Cc]ode)\s\d+\b"
+)
+# Where something is: a place preposition and up to four words ("under the drip tray").
+_PLACE_PREPOSITIONS = (
+    "under|behind|beside|inside|outside|above|below|beneath|near|next to|opposite|"
+    "in|on|at|by|between|along|across"
+)
+_PLACE_WORD = re.compile(rf"(?<![\w'’])(?:{_PLACE_PREPOSITIONS})(?=\s)", re.IGNORECASE)
 _QUESTION_STOP = _FUNCTION | frozenset(
     [
         "many",
@@ -225,7 +265,9 @@ def question_kind(question: str) -> Kind:
         return Kind.NUMBER
     if re.search(r"\bby (what|how much)\b", q):
         return Kind.NUMBER
-    if re.search(r"\bwhere\b|\bwhich \w+", q):
+    if re.search(r"\bwhere\b", q):
+        return Kind.PLACE
+    if re.search(r"\bwhich \w+", q):
         return Kind.NAME
     return Kind.OTHER
 
@@ -278,13 +320,22 @@ def candidates(
     function words) are dropped.
     """
     found: dict[Span, bool] = {}
-    named = kind in (Kind.PERSON, Kind.NAME) and not avoid & _CODE_WORDS
-    for s, e, typed in _typed(text, start, end, kind, max_words):
+    codes = bool(avoid & _CODE_WORDS)
+    named = kind in (Kind.PERSON, Kind.NAME, Kind.PLACE) and not codes
+    spans_ = _typed(text, start, end, kind, max_words)
+    if codes:  # "What is the part number ...?": identifiers first
+        found.update(((m.start(), m.end()), True) for m in _CODE.finditer(text, start, end))
+    for s, e, typed in spans_:
         words = [w.lower() for w in re.findall(r"\w+", text[s:e])]
         if not words or all(w in avoid or w in _FUNCTION for w in words):
             continue
-        if named and (any(c.isdigit() for c in text[s:e]) or _DATE.fullmatch(text[s:e])):
-            continue  # a person, place or thing is no date or amount
+        place = kind is Kind.PLACE and _PLACE_WORD.match(text, s) is not None
+        if (
+            named
+            and not place
+            and (any(c.isdigit() for c in text[s:e]) or _DATE.fullmatch(text[s:e]))
+        ):
+            continue  # a person, place or thing is no date or amount ("in room C104" may be)
         found[(s, e)] = found.get((s, e), False) or typed
     return [(s, e, typed) for (s, e), typed in found.items()]
 
@@ -295,12 +346,20 @@ def _typed(
     if kind is Kind.NUMBER:
         for m in _NUMBER_PHRASE.finditer(text, start, end):
             yield from ((s, e, True) for s, e in _prefixes(text, m.start(), m.end(), max_words))
+            # "from 45.4 to 48.6 million": each side of a range is an answer of its own.
+            inner = _NUMBER_PHRASE_SINGLE.finditer(text, m.start() + 1, m.end())
+            for part in inner:
+                if part.start() > m.start():
+                    pieces = _prefixes(text, part.start(), part.end(), max_words)
+                    yield from ((s, e, True) for s, e in pieces)
         return
     if kind is Kind.DATE:
         for m in _DATE.finditer(text, start, end):
             yield m.start(), m.end(), True
         return
-    if kind in (Kind.PERSON, Kind.NAME):
+    if kind in (Kind.PERSON, Kind.NAME, Kind.PLACE):
+        if kind is Kind.PLACE:
+            yield from ((s, e, True) for s, e in _place_phrases(text, start, end))
         for m in _CAPITALIZED.finditer(text, start, end):
             yield from ((s, e, True) for s, e in _trim_names(text, m.start(), m.end()))
         if kind is Kind.PERSON:
@@ -312,6 +371,24 @@ def _typed(
     if spans_ is None:
         spans_ = _ngrams(text, start, end, max_words)
     yield from ((s, e, False) for s, e in spans_)
+
+
+def _place_phrases(text: str, start: int, end: int, longest: int = 4) -> Iterator[Span]:
+    """A place preposition and the 1..longest words after it that end on a content word."""
+    for m in _PLACE_WORD.finditer(text, start, end):
+        words = [
+            (m.end() + w.start(), m.end() + w.end())
+            for w in re.finditer(r"[^\s,;:()\"“”]+", text[m.end() : end])
+        ][:longest]
+        for _, e in words:
+            ends_sentence = text[e - 1] in ".!?;:"
+            while e > m.start() and text[e - 1] in ".,;:!?'’\"”)":
+                e -= 1
+            last = re.findall(r"\w+", text[m.start() : e])
+            if len(last) > 1 and last[-1].lower() not in _FUNCTION:
+                yield m.start(), e
+            if ends_sentence:
+                break
 
 
 def _cjk_ngrams(text: str, start: int, end: int, longest: int = 8) -> Iterator[Span]:

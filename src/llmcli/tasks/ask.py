@@ -274,9 +274,8 @@ class AskTask:
                 item.question or "", [item.text[u.start : u.end] for u in units]
             )
             cosines = {u.start: c for u, c in zip(units, scores, strict=True)}
-            scores = [
-                c + retrieval.LEXICAL_WEIGHT * w for c, w in zip(scores, lexical, strict=True)
-            ]
+            weight = retrieval.lexical_weight(item.text)
+            scores = [c + weight * w for c, w in zip(scores, lexical, strict=True)]
             chosen = retrieval.passages(
                 item.text, units, scores, self.options.retrieve, self.options.neighbours
             )

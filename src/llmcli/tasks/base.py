@@ -40,6 +40,7 @@ class TaskContext:
     # back. An embedder the user named is not replaced behind their back: its error stands.
     embedder_optional: bool = True
     _embedder: Embedder | None = field(default=None, repr=False)
+    _said: set[str] = field(default_factory=set, repr=False)
 
     def embedder(self) -> Embedder | None:
         """The sentence embedder, loading it the first time; None when there is none.
@@ -64,8 +65,10 @@ class TaskContext:
         return self._embedder
 
     def say(self, message: str) -> None:
-        """One line on stderr (when not quiet)."""
-        if self.notice is not None:
+        """One line on stderr (when not quiet), once: many questions about one file
+        would otherwise repeat the same language warning for each."""
+        if self.notice is not None and message not in self._said:
+            self._said.add(message)
             self.notice(message)
 
 

@@ -144,6 +144,76 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# More pairs for the languages whose translations were checked by a fluent reader, shown
+# before the five above: a base model copies the register of what it was shown, and
+# twelve pairs of everyday prose (a question, a past tense, a passive, an instruction, a
+# negation, a condition) cost once per window on the shared-prefix path.
+_MORE_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "I can't come to the meeting tomorrow because I am ill.",
+        "How much does a ticket to the city centre cost?",
+        "Last summer we spent two weeks at my uncle's farm.",
+        "The new bridge was opened by the mayor on Friday.",
+        "Turn off the machine and wait five minutes before you clean it.",
+        "There are no more seats left in the first row.",
+        "If you have any questions, please write to us.",
+    ),
+    "fr": (
+        "Je ne peux pas venir à la réunion demain parce que je suis malade.",
+        "Combien coûte un billet pour le centre-ville ?",
+        "L'été dernier, nous avons passé deux semaines dans la ferme de mon oncle.",
+        "Le nouveau pont a été inauguré par le maire vendredi.",
+        "Éteignez la machine et attendez cinq minutes avant de la nettoyer.",
+        "Il n'y a plus de places libres au premier rang.",
+        "Si vous avez des questions, écrivez-nous.",
+    ),
+    "es": (
+        "No puedo ir a la reunión mañana porque estoy enfermo.",
+        "¿Cuánto cuesta un billete al centro de la ciudad?",
+        "El verano pasado pasamos dos semanas en la granja de mi tío.",
+        "El alcalde inauguró el nuevo puente el viernes.",
+        "Apague la máquina y espere cinco minutos antes de limpiarla.",
+        "Ya no quedan asientos libres en la primera fila.",
+        "Si tiene alguna pregunta, escríbanos, por favor.",
+    ),
+    "de": (
+        "Ich kann morgen nicht zur Besprechung kommen, weil ich krank bin.",
+        "Wie viel kostet eine Fahrkarte ins Stadtzentrum?",
+        "Letzten Sommer haben wir zwei Wochen auf dem Bauernhof meines Onkels verbracht.",
+        "Die neue Brücke wurde am Freitag vom Bürgermeister eröffnet.",
+        "Schalten Sie das Gerät aus und warten Sie fünf Minuten, bevor Sie es reinigen.",
+        "In der ersten Reihe sind keine Plätze mehr frei.",
+        "Wenn Sie Fragen haben, schreiben Sie uns bitte.",
+    ),
+    "it": (
+        "Domani non posso venire alla riunione perché sono malato.",
+        "Quanto costa un biglietto per il centro città?",
+        "L'estate scorsa abbiamo passato due settimane nella fattoria di mio zio.",
+        "Il nuovo ponte è stato inaugurato dal sindaco venerdì.",
+        "Spegni la macchina e aspetta cinque minuti prima di pulirla.",
+        "Non ci sono più posti liberi in prima fila.",
+        "Se avete domande, scriveteci.",
+    ),
+    "pt": (
+        "Amanhã não posso ir à reunião porque estou doente.",
+        "Quanto custa um bilhete para o centro da cidade?",
+        "No verão passado passámos duas semanas na quinta do meu tio.",
+        "A nova ponte foi inaugurada pelo presidente da câmara na sexta-feira.",
+        "Desligue a máquina e espere cinco minutos antes de a limpar.",
+        "Já não há lugares livres na primeira fila.",
+        "Se tiver alguma pergunta, escreva-nos.",
+    ),
+    "nl": (
+        "Ik kan morgen niet naar de vergadering komen, omdat ik ziek ben.",
+        "Hoeveel kost een kaartje naar het stadscentrum?",
+        "Vorige zomer hebben we twee weken op de boerderij van mijn oom doorgebracht.",
+        "De nieuwe brug werd vrijdag door de burgemeester geopend.",
+        "Zet de machine uit en wacht vijf minuten voordat u hem schoonmaakt.",
+        "Er zijn geen plaatsen meer vrij op de eerste rij.",
+        "Als u vragen heeft, schrijf ons dan.",
+    ),
+}
+
 #: Languages a prompted (causal) model can be asked for: those with few-shot examples.
 PROMPT_LANGUAGES: tuple[str, ...] = tuple(sorted(_EXAMPLES))
 
@@ -170,5 +240,13 @@ def check(code: str, supported: tuple[str, ...] | list[str], what: str) -> str:
 
 
 def few_shot_pairs(source: str, target: str) -> list[tuple[str, str]]:
-    """(source sentence, target sentence) example pairs for a prompted model."""
-    return list(zip(_EXAMPLES[source], _EXAMPLES[target], strict=True))
+    """(source sentence, target sentence) example pairs for a prompted model.
+
+    The extra pairs come first when both languages have them, so the five shared ones
+    (inline code, a title) stay nearest the text to translate.
+    """
+    pairs = list(zip(_EXAMPLES[source], _EXAMPLES[target], strict=True))
+    if source in _MORE_EXAMPLES and target in _MORE_EXAMPLES:
+        more = zip(_MORE_EXAMPLES[source], _MORE_EXAMPLES[target], strict=True)
+        pairs = [*more, *pairs]
+    return pairs
