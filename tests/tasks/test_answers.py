@@ -88,3 +88,11 @@ def test_cjk_text_leans_on_word_overlap() -> None:
     )
     assert retrieval.lexical_weight(TEXT) == retrieval.LEXICAL_WEIGHT
     assert retrieval.lexical_weight("") == retrieval.LEXICAL_WEIGHT
+
+
+def test_clock_times_and_no_dates_as_places() -> None:
+    text = "The bus leaves from the main gate on Friday, 14 June, at eight o'clock."
+    assert "eight o'clock" in offered("What time does the bus leave?", text)
+    places = offered("Where does the bus leave from?", text)
+    assert "from the main gate" in places
+    assert not any(p.startswith("on Friday") for p in places)

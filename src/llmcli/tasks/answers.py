@@ -70,6 +70,9 @@ _DATE = re.compile(
     r"(?:\sof\s(?:every|each|the)\s(?:month|quarter|year))?(?!\w)|"
     rf"every\s(?:day|week|month|year|morning|evening|night|{_WEEKDAYS}|"
     r"(?:\d+|two|three|four|six|twelve)\s(?:days|weeks|months|years))(?!\w)|"
+    # Clock times: "eight o'clock", "half past six", "8:30", "18:00".
+    rf"(?:(?:half|quarter)\spast\s)?(?:\d{{1,2}}|(?i:{_COUNT_WORDS}))\so['’]clock(?!\w)|"
+    r"(?<![\d.:])\d{1,2}:\d{2}(?![\d:])(?:\s?(?:am|pm|a\.m\.|p\.m\.))?|"
     r"(?:(?:the\s)?(?:end|start|beginning|middle|first|second|last)\s"
     r"(?:week\s|half\s)?of\s)?"
     rf"(?:(?:{_WEEKDAYS}),?\s)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{_MONTHS})"
@@ -210,7 +213,7 @@ _CODE = re.compile(
 # Where something is: a place preposition and up to four words ("under the drip tray").
 _PLACE_PREPOSITIONS = (
     "under|behind|beside|inside|outside|above|below|beneath|near|next to|opposite|"
-    "in|on|at|by|between|along|across"
+    "in|on|at|by|from|between|along|across"
 )
 _PLACE_WORD = re.compile(rf"(?<![\w'’])(?:{_PLACE_PREPOSITIONS})(?=\s)", re.IGNORECASE)
 _QUESTION_STOP = _FUNCTION | frozenset(
@@ -374,8 +377,11 @@ def _typed(
 
 
 def _place_phrases(text: str, start: int, end: int, longest: int = 4) -> Iterator[Span]:
-    """A place preposition and the 1..longest words after it that end on a content word."""
+    """A place preposition and the 1..longest words after it that end on a content word,
+    unless they say when rather than where ("on Friday, 14 June")."""
     for m in _PLACE_WORD.finditer(text, start, end):
+        if _DATE.match(text, m.end() + 1) is not None:
+            continue
         words = [
             (m.end() + w.start(), m.end() + w.end())
             for w in re.finditer(r"[^\s,;:()\"“”]+", text[m.end() : end])

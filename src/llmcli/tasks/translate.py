@@ -150,7 +150,9 @@ class TranslateTask:
         loaded = self.loaded
         if self.causal:
             chat = prompts.has_chat_template(loaded.tokenizer)
-            pairs = languages.few_shot_pairs(self.source, self.target)[: self.shots]
+            # Keep the pairs nearest the text (the shared five: inline code, a title).
+            pairs = languages.few_shot_pairs(self.source, self.target)
+            pairs = pairs[len(pairs) - self.shots :]
             strings = [
                 prompts.translate_prompt(
                     loaded, text, languages.name(self.source), languages.name(self.target), pairs
