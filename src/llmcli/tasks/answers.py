@@ -6,8 +6,12 @@ asks for (its wh-word and head noun):
 
 - ``who`` → names (runs of capitalized words);
 - ``how many/much/long``, ``what share/percentage/...`` → numbers with their unit;
-- ``when``, ``what date``, ``which year`` → dates, months, years and times;
-- ``where``, ``which <noun>`` → names of places, organisations and things;
+- ``when``, ``what date``, ``which year`` → dates, months, years, clock times and
+  recurring days ("the first Monday of every month");
+- ``where`` → place phrases ("under the drip tray") and names of places;
+- ``which <noun>`` → names of organisations and things;
+- a question about a code, part, room, procedure or extension → identifiers too
+  ("BM-DL200", "room C104");
 - anything else → every short run of words that starts and ends on a content word.
 
 Each candidate is a character span of the passage; the reader then scores them all
@@ -205,10 +209,10 @@ _CODE_WORDS = frozenset(
 )
 # Identifiers: letters and digits with a hyphen ("BM-DL200", "LS-09") or letters then
 # digits ("C104"), alone or after the word that names them ("room C104", "extension 220").
+_CODE_NAME = r"(?:[Rr]oom|[Ee]xtension|[Ff]orm|[Pp]art|[Mm]odel|[Vv]ersion|[Cc]ode)\s"
 _CODE = re.compile(
-    r"(?<![\w-])(?:(?:[Rr]oom|[Ee]xtension|[Ff]orm|[Pp]art|[Mm]odel|[Vv]ersion|[Cc]ode)\s)?"
-    r"(?:[A-Z0-9]+(?:-[A-Z0-9]+)+|[A-Z]{1,4}\d[A-Z0-9]*)(?![\w-])"
-    r"|(?<![\w-])(?:[Rr]oom|[Ee]xtension|[Ff]orm|[Pp]art|[Mm]odel|[Vv]ersion|[Cc]ode)\s\d+\b"
+    rf"(?<![\w-])(?:{_CODE_NAME})?(?:[A-Z0-9]+(?:-[A-Z0-9]+)+|[A-Z]{{1,4}}\d[A-Z0-9]*)(?![\w-])"
+    rf"|(?<![\w-]){_CODE_NAME}\d+\b"
 )
 # Where something is: a place preposition and up to four words ("under the drip tray").
 _PLACE_PREPOSITIONS = (
@@ -388,7 +392,7 @@ def _place_phrases(text: str, start: int, end: int, longest: int = 4) -> Iterato
         ][:longest]
         for _, e in words:
             ends_sentence = text[e - 1] in ".!?;:"
-            while e > m.start() and text[e - 1] in ".,;:!?'’\"”)":
+            while e > m.start() and (text[e - 1] in ".,;:!?'’\"”)" or text[e - 1].isspace()):
                 e -= 1
             last = re.findall(r"\w+", text[m.start() : e])
             if len(last) > 1 and last[-1].lower() not in _FUNCTION:
@@ -442,7 +446,7 @@ def _ngrams(text: str, start: int, end: int, max_words: int) -> Iterator[Span]:
     for i in range(len(words)):
         for j in range(i, min(len(words), i + max_words)):
             s, e = words[i][0], words[j][1]
-            while e > s and text[e - 1] in ".,;:!?'’\"”)":
+            while e > s and (text[e - 1] in ".,;:!?'’\"”)" or text[e - 1].isspace()):
                 e -= 1
             first = text[words[i][0] : words[i][1]].lower().strip("\"'“(")
             last = text[words[j][0] : e].lower()
