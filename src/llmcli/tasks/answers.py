@@ -55,20 +55,16 @@ _NUMBER = (
     rf"(?i:{_COUNT_WORDS})(?:-(?i:{_COUNT_WORDS}))?\b)"
     r"(?:%|\s?(?:percent|per cent)\b)?" + _SCALE
 )
-# One number and what follows it, without a range ("48.6 million" of "45.4 to 48.6 million").
-_NUMBER_PHRASE_SINGLE = re.compile(
-    r"(?<![A-Za-z0-9_.])"
-    + _NUMBER
-    + r"(?:[\u4e00-\u9fff]{1,3}|(?:[\s-](?:[a-z][\w'-]*|[A-Z]{1,3}\b|\d+\b)){0,3})",
-    re.UNICODE,
-)
-# A number and up to three following words (its unit and what it counts: "2.4 million
-# euros", "14 teachers", "56 minutes 12 seconds"), or "312 to 97".
+# What follows a number: a CJK measure word, or up to three words (its unit and what it
+# counts: "2.4 million euros", "14 teachers", "56 minutes 12 seconds").
+_UNIT = r"(?:[\u4e00-\u9fff]{1,3}|(?:[\s-](?:[a-z][\w'-]*|[A-Z]{1,3}\b|\d+\b)){0,3})"
+# A number and its unit, or a range or score ("312 to 97").
 _NUMBER_PHRASE = re.compile(
-    r"(?<![A-Za-z0-9_.])" + _NUMBER + r"(?:\s(?:to|of|out of)\s" + _NUMBER + r")?"
-    r"(?:[\u4e00-\u9fff]{1,3}|(?:[\s-](?:[a-z][\w'-]*|[A-Z]{1,3}\b|\d+\b)){0,3})",
+    r"(?<![A-Za-z0-9_.])" + _NUMBER + r"(?:\s(?:to|of|out of)\s" + _NUMBER + r")?" + _UNIT,
     re.UNICODE,
 )
+# One number and its unit, without a range ("48.6 million" of "45.4 to 48.6 million").
+_NUMBER_PHRASE_SINGLE = re.compile(r"(?<![A-Za-z0-9_.])" + _NUMBER + _UNIT, re.UNICODE)
 _DATE = re.compile(
     rf"(?<!\w)(?:(?:the\s)?(?:first|second|third|fourth|last)\s(?:{_WEEKDAYS})"
     r"(?:\sof\s(?:every|each|the)\s(?:month|quarter|year))?(?!\w)|"
@@ -329,10 +325,9 @@ def candidates(
     found: dict[Span, bool] = {}
     codes = bool(avoid & _CODE_WORDS)
     named = kind in (Kind.PERSON, Kind.NAME, Kind.PLACE) and not codes
-    spans_ = _typed(text, start, end, kind, max_words)
     if codes:  # "What is the part number ...?": identifiers first
         found.update(((m.start(), m.end()), True) for m in _CODE.finditer(text, start, end))
-    for s, e, typed in spans_:
+    for s, e, typed in _typed(text, start, end, kind, max_words):
         words = [w.lower() for w in re.findall(r"\w+", text[s:e])]
         if not words or all(w in avoid or w in _FUNCTION for w in words):
             continue
@@ -354,11 +349,9 @@ def _typed(
         for m in _NUMBER_PHRASE.finditer(text, start, end):
             yield from ((s, e, True) for s, e in _prefixes(text, m.start(), m.end(), max_words))
             # "from 45.4 to 48.6 million": each side of a range is an answer of its own.
-            inner = _NUMBER_PHRASE_SINGLE.finditer(text, m.start() + 1, m.end())
-            for part in inner:
-                if part.start() > m.start():
-                    pieces = _prefixes(text, part.start(), part.end(), max_words)
-                    yield from ((s, e, True) for s, e in pieces)
+            for part in _NUMBER_PHRASE_SINGLE.finditer(text, m.start() + 1, m.end()):
+                pieces = _prefixes(text, part.start(), part.end(), max_words)
+                yield from ((s, e, True) for s, e in pieces)
         return
     if kind is Kind.DATE:
         for m in _DATE.finditer(text, start, end):
@@ -392,8 +385,7 @@ def _place_phrases(text: str, start: int, end: int, longest: int = 4) -> Iterato
         ][:longest]
         for _, e in words:
             ends_sentence = text[e - 1] in ".!?;:"
-            while e > m.start() and (text[e - 1] in ".,;:!?'’\"”)" or text[e - 1].isspace()):
-                e -= 1
+            e = _trim_end(text, m.start(), e)
             last = re.findall(r"\w+", text[m.start() : e])
             if len(last) > 1 and last[-1].lower() not in _FUNCTION:
                 yield m.start(), e
@@ -439,15 +431,21 @@ def _trim_names(text: str, start: int, end: int) -> Iterator[Span]:
         yield cuts[k], start + m.start()
 
 
+def _trim_end(text: str, start: int, end: int) -> int:
+    """``end`` moved back past closing punctuation, quotes and spaces (not past ``start``)."""
+    while end > start and (text[end - 1] in ".,;:!?'’\"”)" or text[end - 1].isspace()):
+        end -= 1
+    return end
+
+
 def _ngrams(text: str, start: int, end: int, max_words: int) -> Iterator[Span]:
     """Runs of 1..max_words words that start and end on a content word."""
     words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,;:()\"“”]+", text[start:end])]
     words = [(start + s, start + e) for s, e in words]
     for i in range(len(words)):
         for j in range(i, min(len(words), i + max_words)):
-            s, e = words[i][0], words[j][1]
-            while e > s and (text[e - 1] in ".,;:!?'’\"”)" or text[e - 1].isspace()):
-                e -= 1
+            s = words[i][0]
+            e = _trim_end(text, s, words[j][1])
             first = text[words[i][0] : words[i][1]].lower().strip("\"'“(")
             last = text[words[j][0] : e].lower()
             if first in _FUNCTION or last in _FUNCTION or e <= s:

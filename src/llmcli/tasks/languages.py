@@ -144,10 +144,12 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# More pairs for the languages whose translations were checked by a fluent reader, shown
-# before the five above: a base model copies the register of what it was shown, and
-# twelve pairs of everyday prose (a question, a past tense, a passive, an instruction, a
-# negation, a condition) cost once per window on the shared-prefix path.
+# Seven more pairs (written for this project, not checked by a native speaker) for the
+# languages the project's writer knows best, shown before the five above: a base model
+# copies the register of what it was shown, and twelve pairs of everyday prose (a
+# question, a past tense, a passive, an instruction, a negation, a condition) cost once
+# per window on the shared-prefix path. Measured on bench/data/translate.jsonl:
+# docs/quality.md.
 _MORE_EXAMPLES: dict[str, tuple[str, ...]] = {
     "en": (
         "I can't come to the meeting tomorrow because I am ill.",
