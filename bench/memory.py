@@ -352,7 +352,9 @@ def child(kind: str, path: str) -> int:
             chars += len(item.text)
         print(json.dumps({"items": count, "blank": blank, "chars": chars, "vmhwm": _vmhwm()}))
         return 0
-    from llmcli.cli.batch import local_windows, plain_renderer, write_results
+    from llmcli.engines.local import local_windows
+    from llmcli.job import write_results
+    from llmcli.output.records import plain_renderer
     from llmcli.output.target import output_target
     from llmcli.runner import default_input
 
@@ -763,7 +765,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pipeline": (
             "The pipeline without a model",
             "The same code path as the command above (`iter_items` → `runner.run_windows` → "
-            "plain rendering → `cli.batch.write_results` into a journaled `-o` file, "
+            "plain rendering → `job.write_results` into a journaled `-o` file, "
             "256-item windows), in a process that never imports torch, with a task that "
             "returns a constant result instead of a model. Output line count checked.",
         ),

@@ -52,7 +52,7 @@ import _scoring
 
 from llmcli.metrics.base import MetricOptions
 from llmcli.metrics.registry import build_metrics
-from llmcli.models.base import LoadedModel
+from llmcli.models.base import LoadedModel, ModelChoice
 from llmcli.tasks import facts
 from llmcli.tasks.ask import AskSettings
 from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
@@ -122,7 +122,9 @@ def load_embedder() -> Embedder:
         from llmcli.models.loading import load_model
 
         start = time.perf_counter()
-        loaded = load_model(None, "embed", device="cpu", notice=lambda m: print(m, file=sys.stderr))
+        loaded = load_model(
+            ModelChoice(None, device="cpu"), "embed", notice=lambda m: print(m, file=sys.stderr)
+        )
         _EMBEDDER.append(Embedder(loaded))
         took = time.perf_counter() - start
         print(f"[embed] {loaded.name} loaded in {took:.1f} s", file=sys.stderr)
@@ -815,7 +817,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name not in chosen:
             continue
         start = time.perf_counter()
-        model = load_model(None, name, device="cpu", notice=lambda m: print(m, file=sys.stderr))
+        model = load_model(
+            ModelChoice(None, device="cpu"), name, notice=lambda m: print(m, file=sys.stderr)
+        )
         took = time.perf_counter() - start
         print(f"[{name}] {model.name} loaded in {took:.1f} s", file=sys.stderr)
         for marker, runner in runners[name]:

@@ -34,8 +34,9 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa
 import transformers.models.{family}.modeling_{family}  # noqa: F401
 import transformers.models.{family}.configuration_{family}  # noqa: F401
 t1 = time.perf_counter()
+from llmcli.models.base import ModelChoice
 from llmcli.models.loading import load_model
-loaded = load_model({name!r}, {task!r}, device="cpu")
+loaded = load_model(ModelChoice({name!r}, device="cpu"), {task!r})
 t2 = time.perf_counter()
 print(json.dumps({{"import": t1 - t0, "load": t2 - t1, "threads": loaded.extra.get("threads")}}))
 """

@@ -20,15 +20,21 @@ from hypothesis import strategies as st
 
 from eval_support import assert_error, cli
 from llmcli.inputs import Item
+from llmcli.models.base import LoadedModel, ModelChoice
 from llmcli.models.loading import clear_cache, load_model
+from llmcli.models.runtime import batching
+from llmcli.models.runtime.base import DecodingSettings, GenerateRequest, Generation
 from llmcli.models.threads import apply_threads, default_threads, physical_cores
 from llmcli.runner import run_task
-from llmcli.tasks import batching
 from llmcli.tasks.base import TaskInput, TaskResult
-from llmcli.tasks.generation import DecodingSettings, generate
 from tiny_models import corpus
 
 # --- batching.plan ----------------------------------------------------------------------
+
+
+def generate(loaded: LoadedModel, prompts: Any, **request: Any) -> list[Generation]:
+    """``loaded.runtime.generate`` with the request's fields as keywords."""
+    return loaded.runtime.generate(prompts, GenerateRequest(**request))
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
@@ -162,7 +168,9 @@ def test_sorted_classifier_batches_equal_one_at_a_time(
 ) -> None:
     from llmcli.tasks.sentiment import SentimentSettings, SentimentTask
 
-    loaded = load_model(str(tiny_model_dirs["distilbert_classifier"]), "sentiment", env=home)
+    loaded = load_model(
+        ModelChoice(str(tiny_model_dirs["distilbert_classifier"])), "sentiment", env=home
+    )
     texts = [" ".join(corpus(40)[:k]) for k in range(1, 13)]  # lengths vary a lot
     inputs = [TaskInput(text=t) for t in texts]
     batched = SentimentTask(loaded, SentimentSettings()).run(inputs)
@@ -177,7 +185,7 @@ def test_sorted_classifier_batches_equal_one_at_a_time(
 def test_batched_greedy_equals_one_at_a_time(
     name: str, tiny_model_dirs: dict[str, Path], home: dict[str, str]
 ) -> None:
-    loaded = load_model(str(tiny_model_dirs[name]), "summarize", env=home)
+    loaded = load_model(ModelChoice(str(tiny_model_dirs[name])), "summarize", env=home)
     texts = corpus(30)[:24]
     prompts = [loaded.tokenizer(t)["input_ids"] for t in texts]
     batched = generate(loaded, prompts, max_new_tokens=8, decoding=DecodingSettings())
@@ -205,8 +213,10 @@ def test_ctranslate2_float32_gives_the_same_greedy_tokens(
     name: str, tiny_model_dirs: dict[str, Path], home: dict[str, str]
 ) -> None:
     folder = str(tiny_model_dirs[name])
-    torch_model = load_model(folder, "summarize", env=home)
-    fast = load_model(folder, "summarize", env=home, backend="ctranslate2", compute_type="float32")
+    torch_model = load_model(ModelChoice(folder), "summarize", env=home)
+    fast = load_model(
+        ModelChoice(folder, backend="ctranslate2", compute_type="float32"), "summarize", env=home
+    )
     assert fast.backend == "ctranslate2" and fast.dtype == "float32"
     prompts = [torch_model.tokenizer(t)["input_ids"] for t in corpus(30)[:16]]
     for new in (1, 9):
@@ -214,7 +224,9 @@ def test_ctranslate2_float32_gives_the_same_greedy_tokens(
         got = generate(fast, prompts, max_new_tokens=new, decoding=DecodingSettings())
         assert [g.token_ids for g in got] == [w.token_ids for w in want]
         assert [g.finished for g in got] == [w.finished for w in want]
-    int8 = load_model(folder, "summarize", env=home, backend="ctranslate2", compute_type="int8")
+    int8 = load_model(
+        ModelChoice(folder, backend="ctranslate2", compute_type="int8"), "summarize", env=home
+    )
     assert len(generate(int8, prompts, max_new_tokens=4, decoding=DecodingSettings())) == 16
 
 
@@ -222,20 +234,21 @@ def test_ctranslate2_float32_gives_the_same_greedy_tokens(
 def test_ctranslate2_runs_a_shared_prompt_prefix_once(
     tiny_model_dirs: dict[str, Path], home: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmcli.models import ct2
-    from llmcli.tasks import generation
+    from llmcli.models.runtime import ct2_runtime, tokens
 
     folder = str(tiny_model_dirs["llama"])
-    torch_model = load_model(folder, "summarize", env=home)
+    torch_model = load_model(ModelChoice(folder), "summarize", env=home)
     clear_cache()  # a fresh CTranslate2 model: no prefixes cached yet
-    fast = load_model(folder, "summarize", env=home, backend="ctranslate2", compute_type="float32")
+    fast = load_model(
+        ModelChoice(folder, backend="ctranslate2", compute_type="float32"), "summarize", env=home
+    )
     tokenizer = torch_model.tokenizer
     texts = corpus(30)[:12]
     own = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
 
     def prompts_with(instruction: str) -> list[list[int]]:
         head = tokenizer(instruction)["input_ids"]
-        assert len(head) >= generation.MIN_SHARED_PREFIX
+        assert len(head) >= tokens.MIN_SHARED_PREFIX
         return [head + ids for ids in own]
 
     calls: list[dict[str, Any]] = []
@@ -258,16 +271,16 @@ def test_ctranslate2_runs_a_shared_prompt_prefix_once(
     assert len(fast.model.cached_prefixes) == 1
 
     # Without the prefix path (too short to pay), the same tokens.
-    minimum = generation.MIN_SHARED_PREFIX
-    monkeypatch.setattr(generation, "MIN_SHARED_PREFIX", 10**6)
+    minimum = tokens.MIN_SHARED_PREFIX
+    monkeypatch.setattr(tokens, "MIN_SHARED_PREFIX", 10**6)
     calls.clear()
     plain = generate(fast, prompts, max_new_tokens=6, decoding=settings)
     assert [g.token_ids for g in plain] == [g.token_ids for g in got]
     assert calls and not any("static_prompt" in c for c in calls)
-    monkeypatch.setattr(generation, "MIN_SHARED_PREFIX", minimum)
+    monkeypatch.setattr(tokens, "MIN_SHARED_PREFIX", minimum)
 
     # Prefixes kept are bounded; further ones are still passed, but not cached.
-    monkeypatch.setattr(ct2, "MAX_CACHED_PREFIXES", 2)
+    monkeypatch.setattr(ct2_runtime, "MAX_CACHED_PREFIXES", 2)
     for k in range(3):
         calls.clear()
         generate(fast, prompts_with(f"{k} {instruction}"), max_new_tokens=2, decoding=settings)
@@ -282,14 +295,14 @@ def test_ctranslate2_converts_once_into_the_cache(
 ) -> None:
     folder = str(tiny_model_dirs["marian"])
     clear_cache()  # loaded models are kept per process; this test needs a fresh load
-    first = load_model(folder, "summarize", env=home, backend="ctranslate2")
+    first = load_model(ModelChoice(folder, backend="ctranslate2"), "summarize", env=home)
     converted = Path(first.model.path)
     assert converted.parent == Path(home["LLMCLI_HOME"]) / "models" / "ctranslate2"
     marker = json.loads((converted / "llmcli-model.json").read_text())
     assert marker["name"] == "marian"
     stamp = (converted / "model.bin").stat().st_mtime_ns
     clear_cache()
-    again = load_model(folder, "summarize", env=home, backend="ctranslate2")
+    again = load_model(ModelChoice(folder, backend="ctranslate2"), "summarize", env=home)
     assert Path(again.model.path) == converted
     assert (converted / "model.bin").stat().st_mtime_ns == stamp  # not converted again
 

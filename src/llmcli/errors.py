@@ -48,6 +48,15 @@ class OutputError(LlmcliError):
     exit_status = ExitStatus.ERROR
 
 
+class ItemsFailed(LlmcliError):
+    """``--keep-going`` finished, but some items failed; their records say why.
+
+    Not an error line: the CLI prints the message as a summary and exits 4.
+    """
+
+    exit_status = ExitStatus.ITEMS_FAILED
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C, carrying what was finished before it; the CLI prints it and exits 130.
 

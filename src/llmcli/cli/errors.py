@@ -11,7 +11,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from llmcli.environment import Environment
-from llmcli.errors import LlmcliError
+from llmcli.errors import ItemsFailed, LlmcliError
 from llmcli.exit_status import ExitStatus
 
 P = ParamSpec("P")
@@ -66,6 +66,10 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
         )
         try:
             return func(*args, **kwargs)
+        except ItemsFailed as exc:
+            # The run finished: a summary line, not an error, even with --debug.
+            print(f"llmcli: {exc.message}", file=env.stderr)
+            raise typer.Exit(int(exc.exit_status)) from None
         except LlmcliError as exc:
             if env.debug:
                 raise

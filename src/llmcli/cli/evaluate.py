@@ -8,7 +8,6 @@ import typer
 
 from llmcli.cli.errors import current_environment, handles_errors
 from llmcli.cli.options import (
-    DEFAULT_MAX_ITEM_SIZE,
     Debug,
     DecodeErrors,
     Encoding,
@@ -17,6 +16,7 @@ from llmcli.cli.options import (
     OutputFile,
     Quiet,
 )
+from llmcli.inputs import DEFAULT_MAX_ITEM_SIZE
 
 METRIC_HELP = (
     "Metric(s): bleu, chrf, chrf++, ter, rouge1 to rouge9, rougeL, rougeLsum, or rouge for "
@@ -218,13 +218,10 @@ def eval_command(
 ) -> None:
     """Score hypotheses against references (BLEU, chrF, TER with sacrebleu; ROUGE)."""
     from llmcli.errors import UsageError
-    from llmcli.evaluation.data import load_jsonl, load_parallel
-    from llmcli.evaluation.evaluate import EvalRequest, evaluate, step_count
-    from llmcli.inputs import Source, check_encoding, parse_size, require_input, sources_from_args
+    from llmcli.evaluation.evaluate import EvalRequest
+    from llmcli.evaluation.job import EvalJob, run
+    from llmcli.inputs import check_encoding, require_input
     from llmcli.metrics.base import MetricOptions
-    from llmcli.output.progress import progress
-    from llmcli.output.target import output_target
-    from llmcli.output.writer import open_output, to_json
 
     env = current_environment(ctx)
     check_encoding(encoding, errors)
@@ -236,16 +233,6 @@ def eval_command(
         raise UsageError("--num-refs is for --ref files; --jsonl takes a list in --ref-field")
     fmt = _output_format(output_format, json_output, score_only)
     require_input(hypotheses, env, "hypotheses")
-    limit = parse_size(max_item_size)
-    # Before reading: -o must be none of the inputs.
-    inputs = [*sources_from_args(hypotheses), *(Source(r) for r in ref or [])]
-    target = output_target(output, env, inputs)
-    if jsonl:
-        data = load_jsonl(hypotheses or [], pred_field, ref_field, env, encoding, errors, limit)
-    else:
-        data = load_parallel(hypotheses or [], ref or [], env, encoding, errors, num_refs, limit)
-    for note in data.notes:
-        env.warn(note)
     request = EvalRequest(
         metrics=tuple(metric or ("bleu", "chrf", "ter")),
         options=MetricOptions(
@@ -279,25 +266,24 @@ def eval_command(
         worst=worst,
         short_signatures=short,
     )
-    with progress(env, "scoring", step_count(data, request)) as bar:
-        report = evaluate(data, request, step=bar.advance)
-    for warning in report.warnings:
-        env.warn(warning)
-    if fmt == "json":
-        rendered = to_json(report.to_json()) + "\n"
-    elif fmt == "latex":
-        rendered = report.to_latex(width)
-    elif score_only:
-        rendered = report.to_scores_only(width)
-    elif output is None and env.stdout_isatty and output_format is None:
-        console = env.stdout_console()
-        for renderable in report.to_rich(width):
-            console.print(renderable)
-        return
-    else:
-        rendered = report.to_text(width)
-    with open_output(target, env) as out:
-        out.write(rendered)
+    job = EvalJob(
+        hypotheses=hypotheses,
+        refs=ref or [],
+        jsonl=jsonl,
+        pred_field=pred_field,
+        ref_field=ref_field,
+        num_refs=num_refs,
+        encoding=encoding,
+        errors=errors,
+        max_item_size=max_item_size,
+        output=output,
+        fmt=fmt,
+        score_only=score_only,
+        width=width,
+        table=bool(output is None and env.stdout_isatty and output_format is None),
+        request=request,
+    )
+    run(env, job)
 
 
 def _output_format(output_format: str | None, json_output: bool, score_only: bool) -> str:

@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from llmcli.inputs import DEFAULT_MAX_ITEM_BYTES
-
 JsonOutput = Annotated[
     bool, typer.Option("--json", help="Print JSON (JSON Lines for per-item commands) on stdout.")
 ]
@@ -38,8 +36,6 @@ DecodeErrors = Annotated[
     ),
 ]
 
-#: ``--max-item-size``'s default, as the option shows it.
-DEFAULT_MAX_ITEM_SIZE = f"{DEFAULT_MAX_ITEM_BYTES // 2**20}M"
 MaxItemSize = Annotated[
     str,
     typer.Option(

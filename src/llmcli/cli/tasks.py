@@ -1,14 +1,12 @@
 """The model commands: summarize, translate, ask, sentiment.
 
-Each command only parses its options into a task settings object; :func:`execute` does
-the shared part (read items, load the model, run in batches, render, write).
+Each command only parses its options into a task settings object and the job's options;
+:func:`llmcli.job.run` does the rest (read items, load the model, run, render, write).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -35,7 +33,6 @@ from llmcli.cli.model_options import (
     Workers,
 )
 from llmcli.cli.options import (
-    DEFAULT_MAX_ITEM_SIZE,
     Debug,
     DecodeErrors,
     Encoding,
@@ -46,14 +43,13 @@ from llmcli.cli.options import (
 )
 from llmcli.environment import Environment
 from llmcli.errors import UsageError
-from llmcli.inputs import InputMode, Item, ReadOptions, Source
-from llmcli.tasks.base import TaskInput
+from llmcli.inputs import DEFAULT_MAX_ITEM_SIZE, InputMode, Item
+from llmcli.models.base import ModelChoice
+from llmcli.task_names import ASK, SENTIMENT, SUMMARIZE, TRANSLATE
+from llmcli.tasks.base import TaskInput, TaskSettings
 
 if TYPE_CHECKING:
-    from llmcli.engines.ray import RayOptions
-    from llmcli.output.journal import Checkpoint, InputHash
-    from llmcli.output.target import Target
-    from llmcli.runner import Outcome
+    from llmcli.job import RunOptions
 
 
 def _mode(lines: bool, jsonl: bool) -> InputMode:
@@ -62,220 +58,30 @@ def _mode(lines: bool, jsonl: bool) -> InputMode:
     return InputMode.LINES if lines else InputMode.JSONL if jsonl else InputMode.WHOLE
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """What every model command shares: inputs, model, engine and output options."""
+def _options(params: dict[str, Any], **given: Any) -> RunOptions:
+    """The job's options from a command's parameters (``locals()``), each by its name.
 
-    files: list[str] | None
-    mode: InputMode
-    text_field: str
-    model: str | None
-    device: str
-    dtype: str
-    batch_size: int | None
-    threads: int | None
-    backend: str
-    compute_type: str
-    json_output: bool
-    output: str | None
-    encoding: str
-    errors: str
-    keep_going: bool = False
-    resume: bool = False
-    engine: str = "local"
-    ray_address: str | None = None
-    workers: int | None = None
-    max_item_size: str = DEFAULT_MAX_ITEM_SIZE
-
-    @classmethod
-    def of(cls, params: dict[str, Any], **given: Any) -> RunOptions:
-        """From a command's parameters (``locals()``), taking each field by its name.
-
-        One place for every shared option, so a new one cannot be forgotten in one of
-        the four commands; ``given`` holds what a command derives or names otherwise.
-        """
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{**{k: v for k, v in params.items() if k in names}, **given})
-
-    def reading(self) -> ReadOptions:
-        """How the inputs are cut into items."""
-        from llmcli.inputs import parse_size
-
-        return ReadOptions(
-            self.mode,
-            self.text_field,
-            self.encoding,
-            self.errors,
-            self.keep_going,
-            parse_size(self.max_item_size),
-        )
-
-
-def execute(
-    env: Environment,
-    *,
-    task_name: str,
-    settings: Any,
-    options: RunOptions,
-    languages: tuple[str, str] | None = None,
-    make_input: Callable[[Item], TaskInput] | None = None,
-    items: list[Item] | None = None,
-    identity: dict[str, Any] | None = None,
-) -> None:
-    """Read, load, run, render and write — the part every model command shares.
-
-    ``identity`` holds what else decides the results (``ask``'s question), for the
-    fingerprint that ``--resume`` checks.
+    One place for every shared option, so a new one cannot be forgotten in one of the
+    four commands: a loading option is a field of :class:`ModelChoice`, the rest of
+    :class:`RunOptions`. ``given`` holds what a command derives or names otherwise.
     """
-    from llmcli.cli.batch import check_resumable, check_resume, window_items
-    from llmcli.engines.ray import RayOptions, check_options
-    from llmcli.inputs import check_encoding, check_sources, expand_paths, sources_from_args
-    from llmcli.output.target import output_target
-    from llmcli.tasks.registry import check_backend
+    from llmcli.job import RunOptions
 
-    opts = options
-    check_encoding(opts.encoding, opts.errors)
-    reading = opts.reading()  # a bad --max-item-size fails here
-    check_backend(task_name, opts.backend)
-    check_resume(opts.output, opts.resume)
-    ray_options = RayOptions(opts.ray_address, opts.workers, opts.threads)
-    check_options(opts.engine, ray_options, opts.resume)
-    window = window_items(env)
-    sources = sources_from_args(expand_paths(opts.files))
-    # Before anything is read: -o must not be one of the inputs, nor get a temporary
-    # file beside a device.
-    target = output_target(opts.output, env, sources if items is None else ())
-    check_resumable(target, opts.resume)
-    if not opts.keep_going and items is None:
-        # A typo in a file name must not wait for a model to be prepared or loaded;
-        # with --keep-going a missing file becomes an error record instead.
-        check_sources(sources, env)
-    headers = opts.mode is InputMode.WHOLE and len(sources) > 1 and not opts.json_output
-    # Everything that decides the output bytes, so --resume can refuse to mix two commands.
-    command = {
-        "task": task_name,
-        "mode": opts.mode.value,
-        "field": opts.text_field,
-        "encoding": opts.encoding,
-        "errors": opts.errors,
-        "json": opts.json_output,
-        "headers": headers,
-        "keep_going": opts.keep_going,
-        "max_item": reading.max_item,
-        "window": window,
-        **(identity or {}),
-    }
-    job = _Job(
-        env, task_name, settings, opts, languages, make_input, items, window, headers, target
-    )
-    if opts.engine == "ray":
-        job.on_ray(sources, ray_options, command)
-    else:
-        job.locally(sources, command)
+    def taken(cls: Any, values: dict[str, Any]) -> dict[str, Any]:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return {k: v for k, v in values.items() if k in names}
+
+    values = {**params, **given}
+    choice = ModelChoice(**taken(ModelChoice, values))
+    return RunOptions(**{**taken(RunOptions, values), "choice": choice})
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One model command's run, on the local engine or on Ray."""
+def _run(
+    env: Environment, task_name: str, settings: TaskSettings, options: RunOptions, **job: Any
+) -> None:
+    from llmcli import job as core
 
-    env: Environment
-    task_name: str
-    settings: Any
-    opts: RunOptions
-    languages: tuple[str, str] | None
-    make_input: Callable[[Item], TaskInput] | None
-    items: list[Item] | None
-    window: int
-    headers: bool
-    target: Target
-
-    def locally(self, sources: list[Source], command: dict[str, Any]) -> None:
-        from llmcli.cli.batch import local_windows
-        from llmcli.runner import WINDOW_CHARS, WINDOW_PENDING, default_input, load_task
-
-        opts, env = self.opts, self.env
-        task, run = load_task(
-            self.task_name,
-            self.settings,
-            opts.model,
-            env=env.variables,
-            languages=self.languages,
-            notice=_notice_for(env),
-            device=opts.device,
-            dtype=opts.dtype,
-            threads=opts.threads,
-            backend=opts.backend,
-            compute_type=opts.compute_type,
-        )
-        stream = self.items if self.items is not None else opts.reading().items(sources, env)
-        windows = local_windows(
-            task,
-            stream,
-            self.make_input or default_input,
-            window=self.window,
-            keep_going=opts.keep_going,
-        )
-        command = {**command, "run": run, "window": [self.window, WINDOW_CHARS, WINDOW_PENDING]}
-        self._write(windows, run, command)
-
-    def on_ray(
-        self, sources: list[Source], ray_options: RayOptions, command: dict[str, Any]
-    ) -> None:
-        import os
-
-        from llmcli.engines import ray as engine
-        from llmcli.models.registry import resolve
-        from llmcli.runner import default_input
-
-        opts, env = self.opts, self.env
-        resolve(opts.model, self.task_name, env.variables, self.languages)  # fail fast
-        if self.items is not None:  # ask without context: nothing to spread out
-            raise UsageError("--engine ray needs input files or stdin", hint="use the local engine")
-        with engine.cluster(env, ray_options, opts.device) as plan:
-            spec = engine.WorkerSpec(
-                task_name=self.task_name,
-                settings=self.settings,
-                model=opts.model,
-                device=opts.device,
-                dtype=opts.dtype,
-                threads=plan.threads,
-                backend=opts.backend,
-                compute_type=opts.compute_type,
-                languages=self.languages,
-                keep_going=opts.keep_going,
-                make_input=self.make_input or default_input,
-                window=self.window,
-                cwd=os.getcwd(),
-                variables=engine.forwarded(env.variables),
-            )
-            read = opts.reading()
-
-            def windows(
-                start: Checkpoint, hasher: InputHash, step: Callable[[int], None]
-            ) -> Iterator[list[Outcome]]:
-                return engine.run(spec, read, sources, env, plan, step)
-
-            self._write(windows, {}, {**command, "engine": "ray"})
-
-    def _write(self, windows: Any, run: dict[str, Any], command: dict[str, Any]) -> None:
-        from llmcli.cli.batch import json_renderer, plain_renderer, write_results
-
-        opts = self.opts
-        write_results(
-            self.env,
-            name=self.task_name,
-            windows=windows,
-            render=json_renderer(opts.mode, opts.text_field, run)
-            if opts.json_output
-            else plain_renderer(opts.mode, self.headers),
-            target=self.target,
-            command=command,
-            resume=opts.resume,
-        )
-
-
-def _notice_for(env: Environment) -> Callable[[str], None] | None:
-    return None if env.quiet else (lambda msg: print(f"llmcli: {msg}", file=env.stderr))
+    core.run(env, core.Job(task_name, settings, options, **job))
 
 
 Sample = Annotated[
@@ -376,12 +182,7 @@ def summarize_command(
         seed=seed,
         batch_size=batch_size,
     )
-    execute(
-        env,
-        task_name="summarize",
-        settings=settings,
-        options=RunOptions.of(locals(), mode=mode, text_field=field),
-    )
+    _run(env, SUMMARIZE, settings, _options(locals(), mode=mode, text_field=field))
 
 
 @handles_errors
@@ -444,12 +245,12 @@ def translate_command(
         seed=seed,
         batch_size=batch_size,
     )
-    execute(
+    languages = (source.lower(), to.lower())
+    _run(
         env,
-        task_name="translate",
-        settings=settings,
-        options=RunOptions.of(locals(), mode=mode, text_field=field),
-        languages=(source.lower(), to.lower()),
+        TRANSLATE,
+        settings,
+        _options(locals(), mode=mode, text_field=field, languages=languages),
     )
 
 
@@ -549,11 +350,11 @@ def ask_command(
     if not args and mode is not InputMode.JSONL and env.stdin_isatty:
         # Nothing to read: answer from the model alone (the result says it is ungrounded).
         items = [Item(text="", source=STDIN_NAME, index=0)]
-    execute(
+    _run(
         env,
-        task_name="ask",
-        settings=settings,
-        options=RunOptions.of(locals(), mode=mode, text_field=context_field, files=args),
+        ASK,
+        settings,
+        _options(locals(), mode=mode, text_field=context_field, files=args),
         make_input=make_input,
         items=items,
         identity={"question": question, "question_field": question_field},
@@ -609,9 +410,4 @@ def sentiment_command(
     settings = SentimentSettings(
         labels=label_words, max_input_tokens=max_input_tokens, batch_size=batch_size
     )
-    execute(
-        env,
-        task_name="sentiment",
-        settings=settings,
-        options=RunOptions.of(locals(), mode=mode, text_field=field),
-    )
+    _run(env, SENTIMENT, settings, _options(locals(), mode=mode, text_field=field))

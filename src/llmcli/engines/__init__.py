@@ -1,2 +1,3 @@
-"""Ways to schedule a task: the local engine is :mod:`llmcli.runner`; :mod:`.ray` runs the
-same task adapters and batching on a Ray cluster."""
+"""Ways to schedule a task over a job's items, behind one contract (:mod:`.base`): the
+local engine runs it in this process (:mod:`.local`), the Ray engine on a cluster
+(:mod:`.ray`), both with the same task adapters and windows (:mod:`llmcli.runner`)."""

@@ -16,6 +16,7 @@ there).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import os
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmcli.engines.base import Started, Work
 from llmcli.environment import Environment
 from llmcli.errors import (
     LlmcliError,
@@ -36,8 +38,8 @@ from llmcli.errors import (
     first_line,
 )
 from llmcli.inputs import Item, ReadOptions, Source
+from llmcli.output.journal import Checkpoint, InputHash
 from llmcli.runner import Outcome
-from llmcli.tasks.base import TaskInput
 
 INSTALL_HINT = "pip install 'llmcli[ray]'"
 
@@ -71,18 +73,7 @@ class RayOptions:
 class WorkerSpec:
     """What an actor needs to load the model and build the task; sent once per actor."""
 
-    task_name: str
-    settings: Any
-    model: str | None
-    device: str
-    dtype: str
-    threads: int
-    backend: str
-    compute_type: str
-    languages: tuple[str, str] | None
-    keep_going: bool
-    make_input: Callable[[Item], TaskInput]
-    window: int
+    work: Work  # its model choice holds the worker's planned threads
     cwd: str
     variables: dict[str, str] = field(default_factory=dict)
 
@@ -174,6 +165,44 @@ def cluster(env: Environment, options: RayOptions, device: str) -> Iterator[Plan
         finally:
             if started:
                 disconnect()
+
+
+class RayEngine:
+    """Runs the task on a pool of Ray actors; the driver reads stdin and lists the files."""
+
+    def __init__(self, options: RayOptions) -> None:
+        self.options = options
+
+    @contextlib.contextmanager
+    def start(
+        self,
+        work: Work,
+        sources: Sequence[Source],
+        env: Environment,
+        notice: Callable[[str], None] | None,
+    ) -> Iterator[Started]:
+        """Join the cluster and plan the workers; each worker loads the model itself."""
+        from llmcli.models.registry import resolve
+
+        choice = work.choice
+        resolve(choice.model, work.task_name, env.variables, choice.languages)  # fail fast
+        if work.items is not None:  # ask without context: nothing to spread out
+            raise UsageError("--engine ray needs input files or stdin", hint="use the local engine")
+        with cluster(env, self.options, choice.device) as workers:
+            spec = WorkerSpec(
+                work=dataclasses.replace(
+                    work, choice=dataclasses.replace(choice, threads=workers.threads)
+                ),
+                cwd=os.getcwd(),
+                variables=forwarded(env.variables),
+            )
+
+            def windows(
+                start: Checkpoint, hasher: InputHash, step: Callable[[int], None]
+            ) -> Iterator[list[Outcome]]:
+                return run(spec, work.reading, sources, env, workers, step)
+
+            yield Started(windows, {}, {"engine": "ray"})
 
 
 @contextlib.contextmanager
@@ -299,7 +328,7 @@ def run(
     """
     ray = require()
     _quiet()
-    units = list(_units(sources, read, env, spec.window))
+    units = list(_units(sources, read, env, spec.work.window))
     # Several files per block when there are very many: a block is a task to schedule.
     blocks = max(1, min(len(units), MAX_READ_BLOCKS))
     dataset: Any = ray.data.from_items(units, override_num_blocks=blocks)
@@ -312,7 +341,7 @@ def run(
     )
     stage = {
         "fn_constructor_args": (spec,),
-        "batch_size": spec.window,
+        "batch_size": spec.work.window,
         "batch_format": "numpy",
         "compute": ray.data.ActorPoolStrategy(size=workers.workers),
         "num_cpus": workers.threads,
@@ -440,18 +469,8 @@ class _Worker:
         if os.path.isdir(spec.cwd):
             os.chdir(spec.cwd)  # relative file and model paths mean what they did locally
         os.environ.update(spec.variables)
-        self.task, run = load_task(
-            spec.task_name,
-            spec.settings,
-            spec.model,
-            env=dict(os.environ),
-            languages=spec.languages,
-            device=spec.device,
-            dtype=spec.dtype,
-            threads=spec.threads,
-            backend=spec.backend,
-            compute_type=spec.compute_type,
-        )
+        work = spec.work
+        self.task, run = load_task(work.task_name, work.settings, work.choice, env=dict(os.environ))
         self.run = {**run, "engine": "ray"}
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[bytes]]:
@@ -475,9 +494,9 @@ class _Worker:
             for window in run_windows(
                 self.task,
                 items,
-                self.spec.make_input,
+                self.spec.work.make_input,
                 window_items=max(1, len(items)),
-                keep_going=self.spec.keep_going,
+                keep_going=self.spec.work.keep_going,
             ):
                 for outcome in window:
                     outcome.run = self.run

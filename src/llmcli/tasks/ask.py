@@ -32,22 +32,20 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
-from llmcli.tasks import answers as answers_mod
-from llmcli.tasks import chunking, detect, prompts, retrieval, spans
-from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
-from llmcli.tasks.common import check_positive, one_line, unsupported
-from llmcli.tasks.generation import (
-    DecodingSettings,
-    Generation,
+from llmcli.models.runtime.base import DecodingSettings, GenerateRequest, Generation
+from llmcli.models.runtime.tokens import (
     context_length,
     counter,
     encode,
-    generate,
     newline_ids,
-    seeded,
     special_tokens,
     stop_ids,
 )
+from llmcli.task_names import ASK
+from llmcli.tasks import answers as answers_mod
+from llmcli.tasks import chunking, detect, prompts, retrieval, spans
+from llmcli.tasks.base import TaskContext, TaskInput, TaskResult, TaskSettings
+from llmcli.tasks.common import check_positive, one_line, unsupported
 
 FAMILIES = (Family.EXTRACTIVE_QA, Family.CAUSAL, Family.SEQ2SEQ)
 GROUNDING = ("candidates", "constrained", "locate")
@@ -92,7 +90,7 @@ MIN_WINDOW = 64
 
 
 @dataclass(kw_only=True)
-class AskSettings(DecodingSettings):
+class AskSettings(DecodingSettings, TaskSettings):
     """Options of ``llmcli ask``."""
 
     max_answer_tokens: int = 32  # longest answer (span or generated)
@@ -107,6 +105,10 @@ class AskSettings(DecodingSettings):
     # to flag half the unanswerable questions of bench/data/longdocs.jsonl.
     min_score: float = -2.2
     embedder: str | None = None  # sentence embedder; None: LLMCLI_MODEL_EMBED or minilm
+
+    def chosen_embedder(self) -> str | None:
+        """``--embedder``, when given."""
+        return self.embedder
 
 
 @dataclass
@@ -154,7 +156,7 @@ class AskTask:
     a span of the context ``start``/``end`` (character offsets into the text) and
     ``location`` (``file:line:col``); ``windows`` and ``truncated`` (always false)."""
 
-    name = "ask"
+    name = ASK
 
     def __init__(
         self, loaded: LoadedModel, settings: AskSettings, context: TaskContext | None = None
@@ -213,7 +215,7 @@ class AskTask:
             )
         answers: dict[int, _Answer] = {}
         evidence: dict[int, _Evidence] = {}
-        with seeded(self.loaded, self.options):
+        with self.loaded.runtime.seeded(self.options):
             if grounded:
                 chosen = [inputs[i] for i in grounded]
                 if self._retrieves():
@@ -337,8 +339,6 @@ class AskTask:
         - ``retrieval``: its sentence's retrieval score;
         - ``distance``: words between it and the nearest question word in its sentence.
         """
-        from llmcli.tasks.generation import continuation_logprobs
-
         question = item.question or ""
         kind = answers_mod.question_kind(question)
         avoid = answers_mod.question_words(question)
@@ -360,8 +360,8 @@ class AskTask:
             encode(self.loaded.tokenizer, [" " + item.text[s:e]])[0] + [stop]
             for s, e, _, _ in found
         ]
-        logprobs = continuation_logprobs(
-            self.loaded, ids_of(reduced.text), tokens, self.options.batch_size
+        logprobs = self.loaded.runtime.continuation_logprobs(
+            ids_of(reduced.text), tokens, self.options.batch_size
         )
         return [
             Candidate(
@@ -487,17 +487,18 @@ class AskTask:
                 self.options.num_beams,
             )
 
-        outputs = generate(
-            self.loaded,
+        outputs = self.loaded.runtime.generate(
             [job[3] for job in jobs],
-            max_new_tokens=self.options.max_answer_tokens + 1,
-            decoding=self.options,
-            stop_at_newline=True,
-            processor=make,
-            want_logprobs=True,
-            # Beams compare whole spans by total log-probability, stop token included, so
-            # a short complete answer can beat a long copied sentence.
-            length_penalty=0.0 if self.options.num_beams > 1 else None,
+            GenerateRequest(
+                max_new_tokens=self.options.max_answer_tokens + 1,
+                decoding=self.options,
+                stop_at_newline=True,
+                processor=make,
+                want_logprobs=True,
+                # Beams compare whole spans by total log-probability, stop token included, so
+                # a short complete answer can beat a long copied sentence.
+                length_penalty=0.0 if self.options.num_beams > 1 else None,
+            ),
         )
         best: dict[int, _Answer] = {}
         counts: dict[int, int] = {}
@@ -539,13 +540,14 @@ class AskTask:
                 else [(0, len(item.text))]
             )
             jobs.extend((i, ids_of(item.text[s:e])) for s, e in pieces)
-        outputs = generate(
-            self.loaded,
+        outputs = self.loaded.runtime.generate(
             [ids for _, ids in jobs],
-            max_new_tokens=self.options.max_answer_tokens,
-            decoding=self.options,
-            stop_at_newline=self.loaded.family is Family.CAUSAL,
-            want_logprobs=True,
+            GenerateRequest(
+                max_new_tokens=self.options.max_answer_tokens,
+                decoding=self.options,
+                stop_at_newline=self.loaded.family is Family.CAUSAL,
+                want_logprobs=True,
+            ),
         )
         best: dict[int, _Answer] = {}
         counts: dict[int, int] = {}
@@ -575,14 +577,15 @@ class AskTask:
         for item in inputs:
             ids_of, _ = self._free_prompt(item.question or "", context=False)
             prompts_ids.append(ids_of(""))
-        outputs = generate(
-            self.loaded,
+        outputs = self.loaded.runtime.generate(
             prompts_ids,
-            max_new_tokens=self.options.max_answer_tokens,
-            decoding=self.options,
-            stop_at_newline=self.loaded.family is Family.CAUSAL
-            and not prompts.has_chat_template(self.loaded.tokenizer),
-            want_logprobs=True,
+            GenerateRequest(
+                max_new_tokens=self.options.max_answer_tokens,
+                decoding=self.options,
+                stop_at_newline=self.loaded.family is Family.CAUSAL
+                and not prompts.has_chat_template(self.loaded.tokenizer),
+                want_logprobs=True,
+            ),
         )
         return [_open_answer(out) for out in outputs]
 

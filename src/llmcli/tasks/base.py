@@ -10,6 +10,16 @@ if TYPE_CHECKING:
     from llmcli.models.embedding import Embedder
 
 
+@dataclass(kw_only=True)
+class TaskSettings:
+    """The base of every task's options (``SummarizeSettings``...): what the runner and
+    the engines carry without knowing the task."""
+
+    def chosen_embedder(self) -> str | None:
+        """The sentence embedder the user named for this task; None: the default."""
+        return None
+
+
 @dataclass
 class TaskInput:
     """One item to process."""

@@ -15,8 +15,7 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import LoadedModel
-from llmcli.tasks.batching import plan
-from llmcli.tasks.generation import model_inputs
+from llmcli.models.runtime.batching import plan
 
 
 @dataclass
@@ -103,8 +102,7 @@ def answer_spans(
             if key in batch[0]:
                 rows = [f[key] + [fill] * (width - len(f[key])) for f in batch]
                 tensors[key] = torch.tensor(rows, dtype=torch.long, device=loaded.device)
-        with torch.inference_mode():
-            out = loaded.model(**model_inputs(loaded.model, tensors))
+        out = loaded.runtime.forward(tensors)
         starts = out.start_logits.float().cpu().numpy()
         ends = out.end_logits.float().cpu().numpy()
         for j, feature in enumerate(batch):

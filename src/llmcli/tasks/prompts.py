@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmcli.models.base import LoadedModel
-from llmcli.tasks.generation import encode, special_tokens
+from llmcli.models.runtime.tokens import encode, special_tokens
 
 #: Marks where embedded token ids go in a rendered prompt (a private-use character
 #: that real text does not contain).

@@ -10,22 +10,23 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import LoadedModel
+from llmcli.task_names import ASK, COMMAND_TASKS, SENTIMENT, SUMMARIZE, TRANSLATE
 from llmcli.tasks.ask import AskSettings, AskTask
-from llmcli.tasks.base import Task, TaskContext
+from llmcli.tasks.base import Task, TaskContext, TaskSettings
 from llmcli.tasks.sentiment import SentimentSettings, SentimentTask
 from llmcli.tasks.summarize import SummarizeSettings, SummarizeTask
 from llmcli.tasks.translate import TranslateSettings, TranslateTask
 
-TASKS: dict[str, tuple[type[Any], type[Any]]] = {
-    "summarize": (SummarizeTask, SummarizeSettings),
-    "translate": (TranslateTask, TranslateSettings),
-    "ask": (AskTask, AskSettings),
-    "sentiment": (SentimentTask, SentimentSettings),
+TASKS: dict[str, tuple[type[Any], type[TaskSettings]]] = {
+    SUMMARIZE: (SummarizeTask, SummarizeSettings),
+    TRANSLATE: (TranslateTask, TranslateSettings),
+    ASK: (AskTask, AskSettings),
+    SENTIMENT: (SentimentTask, SentimentSettings),
 }
-TASK_NAMES = tuple(TASKS)
+TASK_NAMES = COMMAND_TASKS
 #: Tasks that only generate text, so they run on CTranslate2 (ask constrains decoding to
 #: spans of the context and sentiment scores label words: both need the torch model).
-CTRANSLATE2_TASKS = ("summarize", "translate")
+CTRANSLATE2_TASKS = (SUMMARIZE, TRANSLATE)
 
 
 def check_backend(task: str, backend: str) -> None:
@@ -38,7 +39,10 @@ def check_backend(task: str, backend: str) -> None:
 
 
 def build_task(
-    task: str, loaded: LoadedModel, settings: Any = None, context: TaskContext | None = None
+    task: str,
+    loaded: LoadedModel,
+    settings: TaskSettings | None = None,
+    context: TaskContext | None = None,
 ) -> Task:
     """A configured task bound to ``loaded``.
 
@@ -52,7 +56,7 @@ def build_task(
     check_backend(task, loaded.backend)
     task_class, settings_class = TASKS[task]
     if settings is None:
-        if task == "translate":
+        if task == TRANSLATE:
             raise UsageError("translate needs a target language")
         settings = settings_class()
     if not isinstance(settings, settings_class):

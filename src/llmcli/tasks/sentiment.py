@@ -22,22 +22,19 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
-from llmcli.tasks import chunking, prompts
-from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
-from llmcli.tasks.batching import plan
-from llmcli.tasks.common import check_positive, model_type, unsupported
-from llmcli.tasks.generation import (
-    causal_label_logprobs,
+from llmcli.models.runtime.batching import plan
+from llmcli.models.runtime.tokens import (
     context_length,
     counter,
     encode,
-    model_inputs,
     normalise,
     pad_id,
-    pad_rows,
-    seq2seq_label_logprobs,
     special_tokens,
 )
+from llmcli.task_names import SENTIMENT
+from llmcli.tasks import chunking, prompts
+from llmcli.tasks.base import TaskContext, TaskInput, TaskResult, TaskSettings
+from llmcli.tasks.common import check_positive, model_type, unsupported
 
 FAMILIES = (Family.CLASSIFIER, Family.CAUSAL, Family.SEQ2SEQ)
 _MARGIN = 4
@@ -46,14 +43,14 @@ MIN_WINDOW = 64
 
 
 @dataclass(kw_only=True)
-class SentimentSettings:
+class SentimentSettings(TaskSettings):
     """Options of ``llmcli sentiment``."""
 
     # Labels scored by generative models; a classifier's labels come from its config.
     labels: tuple[str, ...] = ("negative", "positive")
     max_input_tokens: int | None = None  # window size; None: what the model allows
     threshold: float = 0.5  # multi-label classifiers: labels at or above it are reported
-    batch_size: int | None = None  # None: sized by tokens (see llmcli.tasks.batching)
+    batch_size: int | None = None  # None: sized by tokens (see llmcli.models.runtime.batching)
 
 
 @dataclass
@@ -66,7 +63,7 @@ class SentimentTask:
     """Labels with probabilities; JSON fields ``label``, ``score``, ``scores``,
     ``chunks``, ``truncated`` (and ``labels`` for multi-label classifiers)."""
 
-    name = "sentiment"
+    name = SENTIMENT
 
     def __init__(
         self, loaded: LoadedModel, settings: SentimentSettings, context: TaskContext | None = None
@@ -207,18 +204,19 @@ class SentimentTask:
         if family is Family.CAUSAL:
             # The label follows "Sentiment:" as a new word, so it carries a leading space.
             label_ids = encode(tokenizer, [f" {label}" for label in self.labels])
-            logprobs = causal_label_logprobs(self.loaded, ids, label_ids, self.options.batch_size)
+            logprobs = self.loaded.runtime.label_logprobs(ids, label_ids, self.options.batch_size)
         else:
             after = special_tokens(tokenizer)[1]
             label_ids = [lab + after for lab in encode(tokenizer, self.labels)]
-            logprobs = seq2seq_label_logprobs(self.loaded, ids, label_ids, self.options.batch_size)
+            logprobs = self.loaded.runtime.label_logprobs(ids, label_ids, self.options.batch_size)
         return [normalise(row) for row in logprobs]
 
     def _classify(self, texts: list[str]) -> list[list[float]]:
         import torch
 
+        from llmcli.models.runtime.torch_runtime import pad_rows
+
         tokenizer = self.loaded.tokenizer
-        model = self.loaded.model
         # One tokenizer call for every window; then length-sorted batches, each padded
         # only to its own longest row. No truncation: every text already fits the model.
         ids = [list(row) for row in tokenizer(texts)["input_ids"]]
@@ -226,10 +224,8 @@ class SentimentTask:
         results: list[list[float]] = [[] for _ in texts]
         for rows in plan([len(r) for r in ids], self.options.batch_size, self.loaded.device):
             input_ids, mask = pad_rows([ids[i] for i in rows], pad, False, self.loaded.device)
-            with torch.inference_mode():
-                logits = model(
-                    **model_inputs(model, {"input_ids": input_ids, "attention_mask": mask})
-                ).logits.float()
+            tensors = {"input_ids": input_ids, "attention_mask": mask}
+            logits = self.loaded.runtime.forward(tensors).logits.float()
             # Multi-label heads score each label on its own; others share one softmax.
             probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, -1)
             for index, row in zip(rows, probs.cpu().tolist(), strict=True):

@@ -22,18 +22,12 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
+from llmcli.models.runtime.base import DecodingSettings, GenerateRequest, Generation
+from llmcli.models.runtime.tokens import context_length, counter, encode, special_tokens
+from llmcli.task_names import SUMMARIZE
 from llmcli.tasks import chunking, detect, facts, prompts, retrieval, spans
-from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
+from llmcli.tasks.base import TaskContext, TaskInput, TaskResult, TaskSettings
 from llmcli.tasks.common import check_positive, model_type, one_line, unsupported
-from llmcli.tasks.generation import (
-    DecodingSettings,
-    Generation,
-    context_length,
-    counter,
-    encode,
-    generate,
-    special_tokens,
-)
 
 FAMILIES = (Family.SEQ2SEQ, Family.CAUSAL)
 METHODS = ("extractive", "abstractive")
@@ -49,7 +43,7 @@ _MARGIN = 8
 
 
 @dataclass(kw_only=True)
-class SummarizeSettings(DecodingSettings):
+class SummarizeSettings(DecodingSettings, TaskSettings):
     """Options of ``llmcli summarize``."""
 
     max_length: int = 128  # new tokens per summary (and per window summary)
@@ -65,18 +59,22 @@ class SummarizeSettings(DecodingSettings):
     strict: bool = False  # abstractive: drop sentences the source does not support
     embedder: str | None = None  # sentence embedder; None: LLMCLI_MODEL_EMBED or minilm
 
+    def chosen_embedder(self) -> str | None:
+        """``--embedder``, when given."""
+        return self.embedder
+
 
 class SummarizeTask:
     """Summaries; JSON fields ``summary``, ``chunks``, ``rounds``, ``input_tokens``,
     ``truncated`` (always false) and ``max_length_reached``."""
 
-    name = "summarize"
+    name = SUMMARIZE
 
     def __init__(
         self, loaded: LoadedModel, settings: SummarizeSettings, context: TaskContext | None = None
     ) -> None:
         if loaded.family not in FAMILIES:
-            raise unsupported("summarize", loaded, FAMILIES)
+            raise unsupported(SUMMARIZE, loaded, FAMILIES)
         settings.check()
         check_positive("max_length", settings.max_length)
         check_positive("sentences", settings.sentences)
@@ -93,7 +91,7 @@ class SummarizeTask:
         self.context = context or TaskContext()
         self.options = settings
         self.causal = loaded.family is Family.CAUSAL
-        self.prefix = "" if self.causal else _seq2seq_prefix(loaded)
+        self.prefix = "" if self.causal else seq2seq_prefix(loaded)
         default_no_repeat = 0 if self.causal else 3
         self.no_repeat: int = (
             default_no_repeat
@@ -171,14 +169,15 @@ class SummarizeTask:
         return [before + ids + after for ids in encoded]
 
     def _summarize(self, texts: Sequence[str], final: Sequence[bool]) -> list[Generation]:
-        return generate(
-            self.loaded,
+        return self.loaded.runtime.generate(
             self._prompts_ids(texts, final),
-            max_new_tokens=self.options.max_length,
-            min_new_tokens=self.options.min_length,
-            decoding=self.options,
-            no_repeat_ngram_size=self.no_repeat,
-            repetition_penalty=self.options.repetition_penalty,
+            GenerateRequest(
+                max_new_tokens=self.options.max_length,
+                min_new_tokens=self.options.min_length,
+                decoding=self.options,
+                no_repeat_ngram_size=self.no_repeat,
+                repetition_penalty=self.options.repetition_penalty,
+            ),
         )
 
     def run(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
@@ -313,8 +312,6 @@ class SummarizeTask:
 
     def _abstractive(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
         """Summarize each input with the model; windows of all inputs share batches."""
-        from llmcli.tasks.generation import seeded
-
         count = counter(self.loaded.tokenizer)
         current = {i: item.text for i, item in enumerate(inputs)}
         input_tokens = dict(enumerate(count([item.text for item in inputs])))
@@ -322,7 +319,7 @@ class SummarizeTask:
         rounds = dict.fromkeys(current, 0)
         done: dict[int, Generation] = {}
         hit_limit = dict.fromkeys(current, False)
-        with seeded(self.loaded, self.options):
+        with self.loaded.runtime.seeded(self.options):
             while current:
                 jobs: list[tuple[int, str, bool]] = []  # (item, text, is final summary)
                 sizes = dict(zip(current, count(list(current.values())), strict=True))
@@ -387,7 +384,7 @@ def _count_for(words: Sequence[int], budget: float) -> int:
     return max(1, min(len(words), round(budget / mean)))
 
 
-def _seq2seq_prefix(loaded: LoadedModel) -> str:
+def seq2seq_prefix(loaded: LoadedModel) -> str:
     """The task prefix a seq2seq model was trained with (T5's ``summarize: ``)."""
     params = getattr(loaded.model.config, "task_specific_params", None) or {}
     prefix = (params.get("summarization") or {}).get("prefix")

@@ -22,18 +22,12 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import Family, LoadedModel
+from llmcli.models.runtime.base import DecodingSettings, GenerateRequest
+from llmcli.models.runtime.tokens import context_length, counter, encode, special_tokens
+from llmcli.task_names import TRANSLATE
 from llmcli.tasks import chunking, languages, markdown, prompts
-from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
+from llmcli.tasks.base import TaskContext, TaskInput, TaskResult, TaskSettings
 from llmcli.tasks.common import check_positive, model_type, unsupported
-from llmcli.tasks.generation import (
-    DecodingSettings,
-    context_length,
-    counter,
-    encode,
-    generate,
-    seeded,
-    special_tokens,
-)
 
 FAMILIES = (Family.SEQ2SEQ, Family.CAUSAL)
 #: Scripts written without spaces between sentences.
@@ -42,7 +36,7 @@ _MARGIN = 4
 
 
 @dataclass(kw_only=True)
-class TranslateSettings(DecodingSettings):
+class TranslateSettings(DecodingSettings, TaskSettings):
     """Options of ``llmcli translate``."""
 
     target: str  # ISO 639-1
@@ -77,13 +71,13 @@ class TranslateTask:
     """Translations; JSON fields ``translation``, ``source_lang``, ``target_lang``,
     ``segments``, ``truncated`` (always false) and ``max_length_reached``."""
 
-    name = "translate"
+    name = TRANSLATE
 
     def __init__(
         self, loaded: LoadedModel, settings: TranslateSettings, context: TaskContext | None = None
     ) -> None:
         if loaded.family not in FAMILIES:
-            raise unsupported("translate", loaded, FAMILIES)
+            raise unsupported(TRANSLATE, loaded, FAMILIES)
         settings.check()
         check_positive("max_length", settings.max_length)
         check_positive("max_input_tokens", settings.max_input_tokens, 8)
@@ -181,7 +175,7 @@ class TranslateTask:
                 per_unit.append(list(range(len(segments), len(segments) + len(pieces))))
                 segments.extend(pieces)
             layout.append(per_unit)
-        with seeded(self.loaded, self.options):
+        with self.loaded.runtime.seeded(self.options):
             translated, unfinished = self._translate_protected(segments)
         joiner = "" if self.target in _NO_SPACE else " "
         results = []
@@ -277,16 +271,17 @@ class TranslateTask:
             for i, budget in enumerate(budgets):
                 groups.setdefault(budget, []).append(i)
         for budget, rows in sorted(groups.items()):
-            outputs = generate(
-                self.loaded,
+            outputs = self.loaded.runtime.generate(
                 [ids[i] for i in rows],
-                max_new_tokens=budget,
-                decoding=self.options,
-                stop_at_newline=self.causal,
-                forced_bos_token_id=self.convention.forced_bos,
-                no_repeat_ngram_size=self.options.no_repeat_ngram_size,
-                repetition_penalty=self.options.repetition_penalty,
-                limits=[budgets[i] for i in rows],
+                GenerateRequest(
+                    max_new_tokens=budget,
+                    decoding=self.options,
+                    stop_at_newline=self.causal,
+                    forced_bos_token_id=self.convention.forced_bos,
+                    no_repeat_ngram_size=self.options.no_repeat_ngram_size,
+                    repetition_penalty=self.options.repetition_penalty,
+                    limits=[budgets[i] for i in rows],
+                ),
             )
             for i, out in zip(rows, outputs, strict=True):
                 results[i] = (out.text, out.finished)
@@ -313,7 +308,7 @@ def check_languages_early(
     """
     from llmcli.models.registry import resolve
 
-    ref = resolve(model, "translate", env, (source, target))
+    ref = resolve(model, TRANSLATE, env, (source, target))
     if ref.spec is not None and ref.spec.family is Family.CAUSAL:
         languages.check(source, languages.PROMPT_LANGUAGES, "source")
         languages.check(target, languages.PROMPT_LANGUAGES, "target")

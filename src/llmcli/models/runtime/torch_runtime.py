@@ -1,172 +1,87 @@
-"""Generation and scoring over any generative model, in batches.
+"""The torch runtime: transformers models run with torch, in length-sorted batches.
 
-Everything here works on token ids, not strings, so callers control exactly what the
-model sees (special tokens, where a context starts). Heavy imports (torch) happen inside
-functions: importing this module stays cheap.
+Padding (left for causal models), token budgets per batch
+(:func:`llmcli.models.runtime.batching.plan`), and reuse of a prompt prefix's keys and
+values (for label scoring, continuations and generation) live here. Heavy imports
+(torch, transformers) happen inside functions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
-import math
-import random
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from llmcli.errors import UsageError
-from llmcli.models import ct2
-from llmcli.models.base import Family, LoadedModel
-from llmcli.tasks.batching import plan
-
-#: Used when neither the tokenizer nor the config states a context length.
-FALLBACK_CONTEXT = 512
-
-
-@dataclass(kw_only=True)
-class DecodingSettings:
-    """How tokens are chosen. Greedy (deterministic) unless ``do_sample`` is set."""
-
-    num_beams: int = 1
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 50
-    seed: int | None = None  # used when sampling; None picks one and records it
-    # Sequences per forward pass (chunks and sentences of all items); None: sized by tokens.
-    batch_size: int | None = None
-
-    def check(self) -> None:
-        """Raise UsageError on values no model accepts."""
-        if self.num_beams < 1:
-            raise UsageError("num_beams must be at least 1")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise UsageError("batch_size must be at least 1")
-        if self.do_sample and self.temperature <= 0:
-            raise UsageError("temperature must be positive when sampling")
-        if not 0 < self.top_p <= 1:
-            raise UsageError("top_p must be in (0, 1]")
-        if self.do_sample and self.seed is None:
-            # Sampling runs are reproducible from their record: pick and keep a seed.
-            self.seed = random.randrange(2**31)
-
-    def record(self) -> dict[str, Any]:
-        """The decoding part of a task's settings record."""
-        # Only the decoding fields: a task records its own (normalised) ones itself.
-        data = {f.name: getattr(self, f.name) for f in fields(DecodingSettings)}
-        if not self.do_sample:
-            for key in ("temperature", "top_p", "top_k", "seed"):
-                data.pop(key, None)
-        return data
+from llmcli.models.base import Family
+from llmcli.models.runtime import tokens as _tokens
+from llmcli.models.runtime.base import DecodingSettings, GenerateRequest, Generation
+from llmcli.models.runtime.batching import plan
+from llmcli.models.runtime.tokens import (
+    finish,
+    generation_prefix_length,
+    newline_ids,
+    pad_id,
+    shared_prefix_length,
+    stop_ids,
+)
 
 
-@dataclass
-class Generation:
-    """One generated continuation."""
+class TorchRuntime:
+    """A transformers model in eval mode on ``device``, with its tokenizer."""
 
-    text: str
-    token_ids: list[int]  # new tokens, stop token and padding removed
-    logprobs: list[float] | None = None  # per new token, unconstrained model (greedy only)
-    finished: bool = True  # False: stopped by max_new_tokens, not by the model
-    extra: dict[str, Any] = field(default_factory=dict)
+    name = "torch"
 
+    def __init__(self, model: Any, tokenizer: Any, family: Family, device: str) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.family = family
+        self.device = device
 
-def context_length(loaded: LoadedModel) -> int:
-    """Tokens the model can take at once, from the loader, tokenizer or config."""
-    value = loaded.extra.get("context_length")
-    if isinstance(value, int) and value > 0:
-        return value
-    config = loaded.model.config
-    limits = [
-        v
-        for v in (
-            getattr(loaded.tokenizer, "model_max_length", None),
-            getattr(config, "max_position_embeddings", None),
-            getattr(config, "n_positions", None),
-        )
-        if isinstance(v, int) and 0 < v < 10_000_000
-    ]
-    return min(limits) if limits else FALLBACK_CONTEXT
+    def generate(
+        self, prompts: Sequence[Sequence[int]], request: GenerateRequest
+    ) -> list[Generation]:
+        """See :func:`generate`."""
+        return generate(self, prompts, request)
 
+    def label_logprobs(
+        self,
+        prompts: Sequence[Sequence[int]],
+        labels: Sequence[Sequence[int]],
+        batch_size: int | None = None,
+    ) -> list[list[float]]:
+        """log P(label | prompt): summed over a seq2seq label's tokens; for a causal
+        model see :func:`causal_label_logprobs`."""
+        if self.family is Family.CAUSAL:
+            return causal_label_logprobs(self, prompts, labels, batch_size)
+        return seq2seq_label_logprobs(self, prompts, labels, batch_size)
 
-def encode(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
-    """Token ids of each text, without special tokens, in one batched call."""
-    if not texts:
-        return []
-    return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+    def continuation_logprobs(
+        self,
+        prompt: Sequence[int],
+        continuations: Sequence[Sequence[int]],
+        batch_size: int | None = None,
+    ) -> list[list[float]]:
+        """See :func:`continuation_logprobs`."""
+        return continuation_logprobs(self, prompt, continuations, batch_size)
 
+    def forward(self, tensors: dict[str, Any]) -> Any:
+        """``model(**tensors)`` with the inputs its forward accepts, no gradients."""
+        import torch
 
-def counter(tokenizer: Any) -> Callable[[Sequence[str]], list[int]]:
-    """A token counter for :mod:`llmcli.tasks.chunking` (no special tokens)."""
+        with torch.inference_mode():
+            return self.model(**model_inputs(self.model, tensors))
 
-    def count(texts: Sequence[str]) -> list[int]:
-        return [len(ids) for ids in encode(tokenizer, texts)]
-
-    return count
-
-
-def special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
-    """The ids the tokenizer puts before and after a text (e.g. ``<bos>``, ``</s>``)."""
-    key = id(tokenizer)
-    cached = _SPECIALS.get(key)
-    if cached is None:
-        plain = tokenizer("a", add_special_tokens=False)["input_ids"]
-        full = tokenizer("a", add_special_tokens=True)["input_ids"]
-        at = next((i for i in range(len(full)) if full[i : i + len(plain)] == plain), len(full))
-        cached = (list(full[:at]), list(full[at + len(plain) :]))
-        _SPECIALS[key] = cached
-    return cached
-
-
-_SPECIALS: dict[int, tuple[list[int], list[int]]] = {}
-_NEWLINES: dict[int, list[int]] = {}
-
-
-def newline_ids(tokenizer: Any) -> list[int]:
-    """Every token id whose text contains a line break (stops one-line answers)."""
-    key = id(tokenizer)
-    if key not in _NEWLINES:
-        vocab: dict[str, int] = tokenizer.get_vocab()
-        # Byte-level BPE writes "\n" as "Ċ", sentencepiece byte fallback as <0x0A>;
-        # candidates are confirmed by decoding.
-        candidates = [
-            i for piece, i in vocab.items() if "\n" in piece or "Ċ" in piece or "<0x0A>" in piece
-        ]
-        _NEWLINES[key] = sorted(i for i in candidates if "\n" in tokenizer.decode([i]))
-    return _NEWLINES[key]
-
-
-def stop_ids(loaded: LoadedModel) -> list[int]:
-    """End-of-sequence ids: the generation config's, the tokenizer's, end-of-turn markers."""
-    ids: set[int] = set()
-    generation = getattr(loaded.model, "generation_config", None)
-    eos = getattr(generation, "eos_token_id", None)
-    if isinstance(eos, int):
-        ids.add(eos)
-    elif isinstance(eos, list):
-        ids.update(int(i) for i in eos)
-    tokenizer = loaded.tokenizer
-    if tokenizer.eos_token_id is not None:
-        ids.add(int(tokenizer.eos_token_id))
-    vocab = tokenizer.get_vocab()
-    for marker in ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>"):
-        if marker in vocab:
-            ids.add(int(vocab[marker]))
-    return sorted(ids)
-
-
-def pad_id(loaded: LoadedModel) -> int:
-    """The padding id (eos when the tokenizer has no pad token)."""
-    tokenizer = loaded.tokenizer
-    for value in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
-        if value is not None:
-            return int(value)
-    return 0
+    @contextlib.contextmanager
+    def seeded(self, decoding: DecodingSettings) -> Iterator[None]:
+        """Seed torch for a sampling run, restoring the global random state afterwards."""
+        with seeded(self.device, decoding):
+            yield
 
 
 @contextlib.contextmanager
-def seeded(loaded: LoadedModel, decoding: DecodingSettings) -> Iterator[None]:
+def seeded(device: str, decoding: DecodingSettings) -> Iterator[None]:
     """Seed torch for a sampling run, restoring the global random state afterwards."""
     if not decoding.do_sample or decoding.seed is None:
         yield
@@ -174,8 +89,8 @@ def seeded(loaded: LoadedModel, decoding: DecodingSettings) -> Iterator[None]:
     import torch
 
     devices: list[int] = []
-    if str(loaded.device).startswith("cuda"):
-        devices = [torch.device(loaded.device).index or 0]
+    if str(device).startswith("cuda"):
+        devices = [torch.device(device).index or 0]
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(decoding.seed)
         yield
@@ -200,38 +115,29 @@ def pad_rows(rows: Sequence[Sequence[int]], value: int, left: bool, device: str)
     return ids.to(device), mask.to(device)
 
 
-ProcessorFactory = Callable[[list[int], int], Any]
-
-
 def generate(
-    loaded: LoadedModel,
-    prompts: Sequence[Sequence[int]],
-    *,
-    max_new_tokens: int,
-    decoding: DecodingSettings,
-    min_new_tokens: int = 0,
-    stop_at_newline: bool = False,
-    forced_bos_token_id: int | None = None,
-    no_repeat_ngram_size: int = 0,
-    repetition_penalty: float = 1.0,
-    processor: ProcessorFactory | None = None,
-    want_logprobs: bool = False,
-    length_penalty: float | None = None,
-    limits: Sequence[int] | None = None,
+    loaded: TorchRuntime, prompts: Sequence[Sequence[int]], request: GenerateRequest
 ) -> list[Generation]:
     """Generate a continuation for each prompt (causal) or encoder input (seq2seq).
 
-    Prompts are batched longest first (:func:`llmcli.tasks.batching.plan`); causal
-    batches are left-padded. Each sequence stops at its own end: an end-of-sequence
-    token, or a line break when ``stop_at_newline``. ``processor(rows, prompt_width)``
-    may return an extra logits processor for a batch (``rows``: prompt indices).
-    ``limits`` (greedy only) caps each prompt's new tokens below ``max_new_tokens``: a
-    batch runs to its longest limit and each row is cut at its own, which gives the
-    tokens a separate call per limit would, in fuller batches. Results come back in
-    prompt order.
+    Prompts are batched longest first (:func:`llmcli.models.runtime.batching.plan`);
+    causal batches are left-padded. Each sequence stops at its own end: an
+    end-of-sequence token, or a line break with ``stop_at_newline``. A shared prompt
+    prefix is run once (:func:`_generation_prefix`). Results come back in prompt order.
     """
     import torch
 
+    decoding = request.decoding
+    max_new_tokens = request.max_new_tokens
+    min_new_tokens = request.min_new_tokens
+    forced_bos_token_id = request.forced_bos_token_id
+    no_repeat_ngram_size = request.no_repeat_ngram_size
+    repetition_penalty = request.repetition_penalty
+    length_penalty = request.length_penalty
+    want_logprobs = request.want_logprobs
+    limits = request.limits
+    processor = request.processor
+    stop_at_newline = request.stop_at_newline
     if not prompts:
         return []
     model = loaded.model
@@ -274,44 +180,6 @@ def generate(
     batches = plan(
         [len(p) for p in prompts], decoding.batch_size, loaded.device, new_tokens=max_new_tokens
     )
-    if loaded.backend == "ctranslate2":
-        if processor is not None or want_logprobs:
-            raise UsageError("this task needs --backend torch (it constrains decoding)")
-        request = ct2.Request(
-            max_new_tokens=max_new_tokens,
-            min_new_tokens=min_new_tokens,
-            num_beams=decoding.num_beams,
-            do_sample=decoding.do_sample,
-            temperature=decoding.temperature,
-            top_p=decoding.top_p,
-            top_k=decoding.top_k,
-            seed=decoding.seed,
-            end_ids=ends,
-            forced_bos_token_id=forced_bos_token_id,
-            no_repeat_ngram_size=no_repeat_ngram_size,
-            repetition_penalty=repetition_penalty,
-            length_penalty=length_penalty,
-            want_scores=beam_scores,
-            forced_eos_token_id=getattr(model.generation_config, "forced_eos_token_id", None),
-            suppressed=getattr(model.generation_config, "bad_words_ids", None) or (),
-            shared_prefix=generation_prefix_length(prompts) if causal else 0,
-        )
-        for rows in batches:
-            if limits is not None:
-                request.max_new_tokens = max(limits[i] for i in rows)
-            outputs = ct2.generate_tokens(
-                loaded.model, loaded.tokenizer, [prompts[i] for i in rows], request
-            )
-            for index, (tokens, score) in zip(rows, outputs, strict=True):
-                if forced_bos_token_id is not None and tokens[:1] == [forced_bos_token_id]:
-                    tokens = tokens[1:]
-                if limits is not None:
-                    tokens = tokens[: limits[index]]
-                made = _finish(loaded, tokens, ends, newline, None, 0)
-                if score is not None:
-                    made.extra["sequence_score"] = score
-                results[index] = made
-        return [r for r in results if r is not None]
     # No n-gram bans over a prefixed layout: they would count the padding inside it.
     prefix = (
         _generation_prefix(loaded, prompts, max_new_tokens)
@@ -361,7 +229,7 @@ def generate(
             if limits is not None:
                 # As max_new_tokens counts them: a forced language token is one of them.
                 tokens = tokens[: limits[index]]
-            made = _finish(
+            made = finish(
                 loaded,
                 tokens[skip:],
                 ends,
@@ -375,42 +243,8 @@ def generate(
     return [r for r in results if r is not None]
 
 
-def generation_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
-    """Leading tokens :func:`generate` runs once for all ``prompts`` of a call (0: none).
-
-    Unlike label scoring (:func:`shared_prefix_scores`), generation runs many steps per
-    prompt after the prefix, so any prefix of MIN_SHARED_PREFIX tokens pays.
-    """
-    size = shared_prefix_length(prompts) if len(prompts) >= 2 else 0
-    return size if size >= MIN_SHARED_PREFIX else 0
-
-
-def _finish(
-    loaded: LoadedModel,
-    tokens: list[int],
-    ends: list[int],
-    newline: list[int],
-    step_logprobs: Any,
-    row: int,
-) -> Generation:
-    end_set = set(ends)
-    cut = next((k for k, t in enumerate(tokens) if t in end_set), None)
-    finished = cut is not None
-    kept = tokens if cut is None else tokens[:cut]
-    logprobs = None
-    if step_logprobs is not None:
-        logprobs = [float(step_logprobs[row, k]) for k in range(len(kept))]
-    if cut is not None and tokens[cut] in set(newline):
-        # A token like ".\n" carries text before its line break: keep that text.
-        text = loaded.tokenizer.decode(tokens[: cut + 1], skip_special_tokens=True)
-        text = text.split("\n", 1)[0]
-    else:
-        text = loaded.tokenizer.decode(kept, skip_special_tokens=True)
-    return Generation(text=text.strip(), token_ids=kept, logprobs=logprobs, finished=finished)
-
-
 def causal_label_logprobs(
-    loaded: LoadedModel,
+    loaded: TorchRuntime,
     prompts: Sequence[Sequence[int]],
     labels: Sequence[Sequence[int]],
     batch_size: int | None = None,
@@ -465,27 +299,8 @@ def causal_label_logprobs(
     return totals
 
 
-#: A prefix every prompt shares is run once and its keys and values reused when it is at
-#: least this many tokens and at least half the mean prompt: shorter ones save less than
-#: the extra pass and the per-batch copy of their cache cost.
-MIN_SHARED_PREFIX = 16
-
-
-def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
-    """Tokens at the start of every prompt, leaving each prompt at least one of its own."""
-    if not prompts:
-        return 0
-    size = 0
-    for column in zip(*prompts, strict=False):
-        if any(t != column[0] for t in column):
-            break
-        size += 1
-    # The last token's logits are what is scored: each prompt keeps one to run.
-    return max(0, min(size, min(len(p) for p in prompts) - 1))
-
-
 def shared_prefix_scores(
-    loaded: LoadedModel,
+    loaded: TorchRuntime,
     prompts: Sequence[Sequence[int]],
     tokens: Sequence[int],
     batch_size: int | None = None,
@@ -509,7 +324,7 @@ def shared_prefix_scores(
         return None
     size = shared_prefix_length(prompts)
     mean = sum(len(p) for p in prompts) / len(prompts)
-    if size < MIN_SHARED_PREFIX or 2 * size < mean:
+    if size < _tokens.MIN_SHARED_PREFIX or 2 * size < mean:
         return None
     reach = max(len(p) for p in prompts)
     states = _prefix_cache(loaded, list(prompts[0][:size]), cache_arg, reach)
@@ -567,7 +382,7 @@ class _SharedPrefix:
 
 
 def _generation_prefix(
-    loaded: LoadedModel, prompts: Sequence[Sequence[int]], max_new_tokens: int
+    loaded: TorchRuntime, prompts: Sequence[Sequence[int]], max_new_tokens: int
 ) -> _SharedPrefix | None:
     """The shared prefix of ``prompts`` with its keys and values, if reusing it is exact.
 
@@ -593,7 +408,7 @@ def _generation_prefix(
 
 
 def _prefixed_batch(
-    loaded: LoadedModel,
+    loaded: TorchRuntime,
     batch: Sequence[Sequence[int]],
     prefix: _SharedPrefix,
     pad: int,
@@ -616,7 +431,7 @@ def _prefixed_batch(
 
 
 def _prefix_cache(
-    loaded: LoadedModel, prefix: list[int], cache_arg: str, reach: int
+    loaded: TorchRuntime, prefix: list[int], cache_arg: str, reach: int
 ) -> list[tuple[Any, Any]] | None:
     """Per-layer ``(keys, values)`` of ``prefix`` (batch 1), or None if unfit for reuse.
 
@@ -670,7 +485,7 @@ PACK_TOKENS = 1024
 
 
 def continuation_logprobs(
-    loaded: LoadedModel,
+    loaded: TorchRuntime,
     prompt: Sequence[int],
     continuations: Sequence[Sequence[int]],
     batch_size: int | None = None,
@@ -701,7 +516,7 @@ def continuation_logprobs(
 
 
 def _packed_logprobs(
-    loaded: LoadedModel,
+    loaded: TorchRuntime,
     states: Sequence[tuple[Any, Any]],
     cache_arg: str,
     last: int,
@@ -758,7 +573,7 @@ def _packed_logprobs(
 
 
 def _whole_logprobs(
-    loaded: LoadedModel,
+    loaded: TorchRuntime,
     prompt: list[int],
     continuations: Sequence[Sequence[int]],
     batch_size: int | None,
@@ -785,7 +600,7 @@ def _whole_logprobs(
 
 
 def seq2seq_label_logprobs(
-    loaded: LoadedModel,
+    loaded: TorchRuntime,
     inputs: Sequence[Sequence[int]],
     labels: Sequence[Sequence[int]],
     batch_size: int | None = None,
@@ -815,14 +630,6 @@ def seq2seq_label_logprobs(
         for j, (i, k) in enumerate(chunk):
             totals[i][k] = sum(float(logp[j, n, t]) for n, t in enumerate(labels[k]))
     return totals
-
-
-def normalise(logprobs: Sequence[float]) -> list[float]:
-    """Probabilities from log-scores, normalised over the given options (softmax)."""
-    top = max(logprobs)
-    weights = [math.exp(v - top) for v in logprobs]
-    total = sum(weights)
-    return [w / total for w in weights]
 
 
 def model_inputs(model: Any, tensors: dict[str, Any]) -> dict[str, Any]:
