@@ -25,6 +25,7 @@ from llmcli.tasks.base import TaskInput, TaskSettings
 
 if TYPE_CHECKING:
     from llmcli.engines.base import Engine, Windows
+    from llmcli.engines.ray import RayOptions
     from llmcli.output.records import Render
     from llmcli.output.target import Target
 
@@ -156,7 +157,7 @@ def run(env: Environment, job: Job) -> None:
         )
 
 
-def _engine(name: str, ray_options: Any) -> Engine:
+def _engine(name: str, ray_options: RayOptions) -> Engine:
     if name == "ray":
         from llmcli.engines.ray import RayEngine
 

@@ -88,6 +88,8 @@ class LoadedModel:
     device: str = "cpu"
     dtype: str = "float32"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The transformers config, whatever the backend (model type, context, task params).
+    config: Any = field(kw_only=True, repr=False)
     #: What runs it: tasks generate and score through this, never through ``model``.
     runtime: Runtime = field(kw_only=True, repr=False)
 
@@ -103,6 +105,11 @@ class LoadedModel:
         if self.device == "cpu" and "threads" in self.extra:
             record["threads"] = self.extra["threads"]
         return record
+
+    @property
+    def generation_config(self) -> Any:
+        """The checkpoint's decoding defaults (end ids, forced tokens)."""
+        return self.runtime.generation_config
 
     @property
     def backend(self) -> str:

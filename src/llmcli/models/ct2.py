@@ -122,11 +122,9 @@ def _converter_class(ct2: Any) -> Any:
 
 @dataclass
 class CT2Model:
-    """Stands in for the transformers model: its config, and a CTranslate2 engine."""
+    """A converted model on a CTranslate2 engine (what ``ct2_runtime.CT2Runtime`` runs)."""
 
     engine: Any  # ctranslate2.Translator (seq2seq) or ctranslate2.Generator (causal)
-    config: Any  # the transformers config, for context lengths and model type
-    generation_config: Any
     seq2seq: bool
     compute_type: str
     path: str
@@ -173,17 +171,20 @@ def load(
             f"CTranslate2 cannot load {path}: {first_line(exc)}",
             hint=f"delete {path} to convert it again",
         ) from exc
-    from transformers import GenerationConfig
-
-    try:
-        generation = GenerationConfig.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError):
-        generation = GenerationConfig.from_model_config(config)
     return CT2Model(
         engine=engine,
-        config=config,
-        generation_config=generation,
         seq2seq=family is Family.SEQ2SEQ,
         compute_type=compute_type,
         path=str(path),
     )
+
+
+def generation_config(folder: Path, config: Any) -> Any:
+    """The checkpoint's decoding defaults (end ids, forced tokens), which transformers
+    applies by itself and CTranslate2 is told explicitly."""
+    from transformers import GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError):
+        return GenerationConfig.from_model_config(config)

@@ -105,7 +105,7 @@ def _max_tokens(folder: Path, loaded: LoadedModel) -> int:
         limit = int(config.get("max_seq_length", limit))
     except (OSError, ValueError, TypeError):
         pass
-    positions = getattr(loaded.model.config, "max_position_embeddings", None)
+    positions = getattr(loaded.config, "max_position_embeddings", None)
     if isinstance(positions, int) and positions > 0:
         limit = min(limit, positions)
     return max(8, limit)

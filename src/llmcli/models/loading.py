@@ -256,7 +256,9 @@ def _load_folder(
             env=env,
             notice=notice,
         )
-        runtime = CT2Runtime(model, tokenizer, family, device)
+        runtime = CT2Runtime(
+            model, tokenizer, family, device, ct2.generation_config(folder, config)
+        )
     else:
         from llmcli.models.runtime.torch_runtime import TorchRuntime
 
@@ -270,7 +272,7 @@ def _load_folder(
     if isinstance(warned, dict):
         warned["sequence-length-is-longer-than-the-specified-maximum"] = True
     if family is Family.CAUSAL:
-        _prepare_causal_tokenizer(tokenizer, model)
+        _prepare_causal_tokenizer(tokenizer, runtime)
     context = _context_length(tokenizer, config)
     if context is not None:
         extra["context_length"] = context
@@ -285,6 +287,7 @@ def _load_folder(
         device=device,
         dtype=engine.dtype,
         extra=extra,
+        config=config,
         runtime=runtime,
     )
 
@@ -357,7 +360,7 @@ def family_of(config: Any, what: str = "the model") -> Family:
     )
 
 
-def _prepare_causal_tokenizer(tokenizer: Any, model: Any) -> None:
+def _prepare_causal_tokenizer(tokenizer: Any, runtime: Runtime) -> None:
     # Batched generation needs left padding (new tokens follow the prompt directly)
     # and a pad token; many chat models ship none, and eos is the usual stand-in.
     tokenizer.padding_side = "left"
@@ -366,7 +369,7 @@ def _prepare_causal_tokenizer(tokenizer: Any, model: Any) -> None:
             tokenizer.pad_token = tokenizer.eos_token
         elif tokenizer.unk_token is not None:
             tokenizer.pad_token = tokenizer.unk_token
-    generation = getattr(model, "generation_config", None)
+    generation = runtime.generation_config
     if generation is not None and generation.pad_token_id is None:
         generation.pad_token_id = tokenizer.pad_token_id
 

@@ -28,4 +28,4 @@ def check_positive(name: str, value: int | None, minimum: int = 1) -> None:
 
 def model_type(loaded: LoadedModel) -> str:
     """The config's ``model_type`` (``t5``, ``marian``...), for model-specific conventions."""
-    return str(getattr(loaded.model.config, "model_type", "") or "")
+    return str(getattr(loaded.config, "model_type", "") or "")

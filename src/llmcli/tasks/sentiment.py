@@ -77,7 +77,7 @@ class SentimentTask:
         self.options = settings
         self.multi_label = False
         if loaded.family is Family.CLASSIFIER:
-            config = loaded.model.config
+            config = loaded.config
             id2label = getattr(config, "id2label", None) or {}
             n = int(getattr(config, "num_labels", len(id2label)) or len(id2label))
             self.labels = [str(id2label.get(i, f"LABEL_{i}")) for i in range(n)]
@@ -117,7 +117,7 @@ class SentimentTask:
         if self.loaded.family is Family.CAUSAL:
             return "few-shot"
         if self.loaded.family is Family.SEQ2SEQ:
-            params = getattr(self.loaded.model.config, "task_specific_params", None)
+            params = getattr(self.loaded.config, "task_specific_params", None)
             # Original T5 checkpoints carry task_specific_params and know "sst2 sentence:".
             if model_type(self.loaded) == "t5" and params:
                 return "sst2"

@@ -386,7 +386,7 @@ def _count_for(words: Sequence[int], budget: float) -> int:
 
 def seq2seq_prefix(loaded: LoadedModel) -> str:
     """The task prefix a seq2seq model was trained with (T5's ``summarize: ``)."""
-    params = getattr(loaded.model.config, "task_specific_params", None) or {}
+    params = getattr(loaded.config, "task_specific_params", None) or {}
     prefix = (params.get("summarization") or {}).get("prefix")
     if isinstance(prefix, str):
         return prefix

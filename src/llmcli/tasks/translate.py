@@ -259,7 +259,7 @@ class TranslateTask:
             if self.causal:
                 budget = max(1, min(budget, limit - len(ids[i]) - 1))
             budgets.append(budget)
-        generation = getattr(self.loaded.model, "generation_config", None)
+        generation = self.loaded.generation_config
         greedy = self.options.num_beams == 1 and not self.options.do_sample
         groups: dict[int, list[int]] = {}
         if greedy and getattr(generation, "forced_eos_token_id", None) is None:
@@ -365,7 +365,7 @@ def _seq2seq_convention(loaded: LoadedModel, source: str, target: str) -> _Conve
                     hint=f"supported {what}: {fixed}",
                 )
         return _Convention("bilingual marian")
-    params = getattr(loaded.model.config, "task_specific_params", None) or {}
+    params = getattr(loaded.config, "task_specific_params", None) or {}
     if kind in ("t5", "mt5", "umt5", "longt5"):
         pairs = {
             key.removeprefix("translation_"): value.get("prefix", "")

@@ -89,6 +89,11 @@ class Runtime(Protocol):
 
     name: str  # the backend: "torch" or "ctranslate2"
 
+    @property
+    def generation_config(self) -> Any:
+        """The checkpoint's decoding defaults (transformers ``GenerationConfig``)."""
+        ...
+
     def generate(
         self, prompts: Sequence[Sequence[int]], request: GenerateRequest
     ) -> list[Generation]:

@@ -31,11 +31,19 @@ class CT2Runtime:
 
     name = "ctranslate2"
 
-    def __init__(self, model: CT2Model, tokenizer: Any, family: Family, device: str) -> None:
+    def __init__(
+        self,
+        model: CT2Model,
+        tokenizer: Any,
+        family: Family,
+        device: str,
+        generation_config: Any,
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.family = family
         self.device = device
+        self.generation_config = generation_config
 
     def generate(
         self, prompts: Sequence[Sequence[int]], request: GenerateRequest
@@ -50,7 +58,7 @@ class CT2Runtime:
         decoding = request.decoding
         newline = newline_ids(self.tokenizer) if request.stop_at_newline else []
         ends = sorted(set(stop_ids(self)) | set(newline))
-        generation = self.model.generation_config
+        generation = self.generation_config
         options = _Request(
             request=request,
             max_new_tokens=request.max_new_tokens,

@@ -18,10 +18,11 @@ FALLBACK_CONTEXT = 512
 
 
 class Weights(Protocol):
-    """A model with its tokenizer: a :class:`LoadedModel`, or a runtime holding them."""
+    """A tokenizer and the checkpoint's decoding defaults: a :class:`LoadedModel`, or
+    a runtime."""
 
     @property
-    def model(self) -> Any: ...
+    def generation_config(self) -> Any: ...
 
     @property
     def tokenizer(self) -> Any: ...
@@ -32,7 +33,7 @@ def context_length(loaded: LoadedModel) -> int:
     value = loaded.extra.get("context_length")
     if isinstance(value, int) and value > 0:
         return value
-    config = loaded.model.config
+    config = loaded.config
     limits = [
         v
         for v in (
@@ -95,7 +96,7 @@ def newline_ids(tokenizer: Any) -> list[int]:
 def stop_ids(loaded: Weights) -> list[int]:
     """End-of-sequence ids: the generation config's, the tokenizer's, end-of-turn markers."""
     ids: set[int] = set()
-    generation = getattr(loaded.model, "generation_config", None)
+    generation = loaded.generation_config
     eos = getattr(generation, "eos_token_id", None)
     if isinstance(eos, int):
         ids.add(eos)

@@ -39,6 +39,11 @@ class TorchRuntime:
         self.family = family
         self.device = device
 
+    @property
+    def generation_config(self) -> Any:
+        """The checkpoint's decoding defaults, as transformers keeps them on the model."""
+        return getattr(self.model, "generation_config", None)
+
     def generate(
         self, prompts: Sequence[Sequence[int]], request: GenerateRequest
     ) -> list[Generation]:
