@@ -1,7 +1,8 @@
 """GPU throughput: llmcli's batched core against the naive per-item loop and the roofline.
 
-Five models with random weights and the real architectures and sizes (nothing is
-downloaded; speed does not depend on the weights' values), in bf16 on one GPU:
+Five models with random weights and the real architectures and sizes (tests/tiny_models.py's
+"real" configs; nothing is downloaded, speed does not depend on the weights' values), in
+bf16 on one GPU:
 
 - DistilBERT-base sequence classifier (forward only),
 - T5-small and Marian (opus-mt-en-de size) seq2seq, generating a fixed number of tokens,
@@ -9,7 +10,7 @@ downloaded; speed does not depend on the weights' values), in bf16 on one GPU:
 
 For each: (a) the naive loop a user writes, per item: tokenizer call, then one forward
 (classifier) or ``model.generate`` (batch 1, greedy); (b) batched: llmcli's core,
-``llmcli.tasks.generation.generate`` (length-sorted batches, left-padded for causal
+``loaded.runtime.generate`` (length-sorted batches, left-padded for causal
 models) for the generative ones and a length-sorted padded forward for the classifier,
 at several batch sizes. Tokenization is timed apart: one batched fast-tokenizer call over
 every input. Each figure is set against the roofline: about 790 TFLOP/s dense bf16 and
@@ -53,6 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import _report as report  # standard library only
+
+# The random-weight models' factory, shared with the tests and bench/throughput.py (last
+# on the path: nothing in tests/ is to shadow another module). It imports transformers
+# only when it builds something.
+sys.path.append(str(report.REPO / "tests"))
+import tiny_models
 
 T0 = time.perf_counter()  # the budget counts from here (before torch is imported)
 
@@ -107,151 +114,66 @@ SPECIALS = {
 
 SMOKE_VOCAB = 1024  # model vocabulary in --smoke (the tokenizer is trained smaller)
 
-
-def make_config(spec: Spec, smoke: bool) -> Any:
-    """The model configuration: the real one's sizes, or tiny ones for --smoke.
-
-    Sizes are those of the checkpoints' config.json files on the Hugging Face hub (read
-    from the published files, not guessed); special-token ids are the trained tokenizer's.
-    """
-    from transformers import (
-        DistilBertConfig,
-        Gemma3TextConfig,
-        LlamaConfig,
-        MarianConfig,
-        T5Config,
-    )
-
-    if spec.key == "distilbert":
-        # distilbert-base-uncased(-finetuned-sst-2-english): dim 768, hidden_dim 3072,
-        # n_layers 6, n_heads 12, vocab_size 30522, max_position_embeddings 512; 2 labels.
-        size = dict(dim=768, hidden_dim=3072, n_layers=6, n_heads=12, vocab_size=30522)
-        if smoke:
-            size = dict(dim=64, hidden_dim=128, n_layers=2, n_heads=4, vocab_size=SMOKE_VOCAB)
-        return DistilBertConfig(max_position_embeddings=512, num_labels=2, pad_token_id=0, **size)
-    if spec.key == "t5-small":
-        # t5-small: d_model 512, d_ff 2048, d_kv 64, num_heads 8, num_layers 6 (+6 decoder),
-        # vocab_size 32128, relu feed-forward, 32 relative-position buckets, tied embeddings.
-        size = dict(d_model=512, d_ff=2048, d_kv=64, num_heads=8, num_layers=6, vocab_size=32128)
-        if smoke:
-            size = dict(d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=2)
-            size["vocab_size"] = SMOKE_VOCAB
-        return T5Config(
-            num_decoder_layers=size["num_layers"],
-            feed_forward_proj="relu",
-            relative_attention_num_buckets=32,
-            tie_word_embeddings=True,
-            pad_token_id=0,
-            eos_token_id=1,
-            decoder_start_token_id=0,
-            **size,
-        )
-    if spec.key == "marian":
-        # opus-mt-en-de: d_model 512, 6+6 layers, 8+8 heads, ffn 2048, vocab_size 58101,
-        # swish, static sinusoidal positions (max 512), scale_embedding, shared embeddings.
-        # Its generation config (4 beams, bad_words_ids, forced EOS) is left out: greedy.
-        size = dict(d_model=512, layers=6, heads=8, ffn=2048, vocab_size=58101)
-        if smoke:
-            size = dict(d_model=64, layers=2, heads=4, ffn=128, vocab_size=SMOKE_VOCAB)
-        return MarianConfig(
-            vocab_size=size["vocab_size"],
-            decoder_vocab_size=size["vocab_size"],
-            d_model=size["d_model"],
-            encoder_layers=size["layers"],
-            decoder_layers=size["layers"],
-            encoder_attention_heads=size["heads"],
-            decoder_attention_heads=size["heads"],
-            encoder_ffn_dim=size["ffn"],
-            decoder_ffn_dim=size["ffn"],
-            activation_function="swish",
-            max_position_embeddings=512,
-            scale_embedding=True,
-            share_encoder_decoder_embeddings=True,
+# Each model's architecture in the random-weight models' factory (tests/tiny_models.py,
+# whose "real" configs have the checkpoints' sizes), and the fields set here on top:
+# special-token ids of the tokenizers trained here (align_ids points them at the one used).
+ARCHITECTURES: dict[str, tuple[str, dict[str, Any]]] = {
+    "distilbert": ("distilbert", dict(num_labels=2)),
+    "t5-small": ("t5", {}),
+    # opus-mt's generation config (4 beams, bad_words_ids, forced EOS) is left out: greedy.
+    "marian": (
+        "marian",
+        dict(
             pad_token_id=0,
             eos_token_id=1,
             bos_token_id=0,
             decoder_start_token_id=0,
             forced_eos_token_id=None,
-        )
-    if spec.key == "smollm2":
-        # HuggingFaceTB/SmolLM2-135M (LlamaForCausalLM): hidden_size 576, 30 layers, 9 heads,
-        # 3 key/value heads (head_dim 64), intermediate_size 1536, vocab_size 49152,
-        # max_position_embeddings 8192, rope_theta 100000, tie_word_embeddings true.
-        size = dict(
-            hidden_size=576,
-            num_hidden_layers=30,
-            num_attention_heads=9,
-            num_key_value_heads=3,
-            intermediate_size=1536,
-            vocab_size=49152,
-        )
-        if smoke:
-            size = dict(
-                hidden_size=64,
-                num_hidden_layers=2,
-                num_attention_heads=4,
-                num_key_value_heads=2,
-                intermediate_size=128,
-                vocab_size=SMOKE_VOCAB,
-            )
-        return LlamaConfig(
-            max_position_embeddings=8192,
-            rope_theta=100000.0,
-            rms_norm_eps=1e-5,
-            tie_word_embeddings=True,
-            bos_token_id=0,
-            eos_token_id=0,
-            pad_token_id=None,
-            **size,
-        )
-    if spec.key == "gemma3":
-        # google/gemma-3-270m text config (Gemma3ForCausalLM): hidden_size 640, 18 layers,
-        # 4 heads, 1 key/value head, head_dim 256, intermediate_size 2048, vocab_size 262144,
-        # sliding_window 512 with every 6th layer global, query_pre_attn_scalar 256,
-        # max_position_embeddings 32768, rope 1e6 global / 1e4 local (the class defaults),
-        # tied embeddings.
-        layers, window = 18, 512
-        size = dict(
-            hidden_size=640,
-            num_attention_heads=4,
-            num_key_value_heads=1,
-            head_dim=256,
-            intermediate_size=2048,
-            vocab_size=262144,
-        )
-        if smoke:
-            layers, window = 2, 16
-            size = dict(
-                hidden_size=64,
-                num_attention_heads=2,
-                num_key_value_heads=1,
-                head_dim=32,
-                intermediate_size=128,
-                vocab_size=SMOKE_VOCAB,
-            )
-        types = [
-            "full_attention" if (i + 1) % 6 == 0 else "sliding_attention" for i in range(layers)
-        ]
-        if smoke:
-            types = ["sliding_attention", "full_attention"]
-        return Gemma3TextConfig(
-            num_hidden_layers=layers,
-            layer_types=types,
-            sliding_window=window,
-            query_pre_attn_scalar=256,
-            max_position_embeddings=32768,
-            tie_word_embeddings=True,
-            pad_token_id=0,
-            eos_token_id=1,
-            bos_token_id=2,
-            **size,
-        )
-    raise ValueError(spec.key)
+        ),
+    ),
+    "smollm2": ("llama", dict(bos_token_id=0, eos_token_id=0, pad_token_id=None)),
+    "gemma3": ("gemma3", dict(pad_token_id=0, eos_token_id=1, bos_token_id=2)),
+}
+
+# --smoke: the same architectures, shrunk (with a vocabulary of SMOKE_VOCAB).
+SMOKE_SIZES: dict[str, dict[str, Any]] = {
+    "distilbert": dict(dim=64, hidden_dim=128, n_layers=2, n_heads=4),
+    "t5-small": dict(
+        d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=2, num_decoder_layers=2
+    ),
+    "marian": dict(
+        tiny_models.encoder_decoder_sizes(64, 2, 4, 128), decoder_vocab_size=SMOKE_VOCAB
+    ),
+    "smollm2": dict(
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=128,
+    ),
+    "gemma3": dict(
+        hidden_size=64,
+        num_hidden_layers=2,
+        layer_types=["sliding_attention", "full_attention"],
+        sliding_window=16,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=32,
+        intermediate_size=128,
+    ),
+}
+
+
+def make_config(spec: Spec, smoke: bool) -> Any:
+    """The model configuration: the real one's sizes, or tiny ones for --smoke."""
+    arch, fields = ARCHITECTURES[spec.key]
+    if smoke:
+        fields = {**fields, **SMOKE_SIZES[spec.key], "vocab_size": SMOKE_VOCAB}
+    return tiny_models.config(arch, "real", **fields)
 
 
 def build_model(spec: Spec, config: Any, device: str, dtype: Any) -> Any:
     """Random weights, built on the device, then cast with ``model.to(dtype)``."""
-    import torch
     from transformers import (
         AutoModelForCausalLM,
         AutoModelForSeq2SeqLM,
@@ -263,9 +185,7 @@ def build_model(spec: Spec, config: Any, device: str, dtype: Any) -> Any:
         "seq2seq": AutoModelForSeq2SeqLM,
         "causal": AutoModelForCausalLM,
     }[spec.kind]
-    torch.manual_seed(0)
-    with torch.device(device):
-        model = auto.from_config(config)
+    model = tiny_models.build(auto, config, device=device)
     model.to(device=device, dtype=dtype)
     model.eval()
     return model
@@ -849,8 +769,9 @@ def classify_phase(
     ``pad_rows`` (right-padded), ``model_inputs``, softmax, back to the host as lists.
     ``sort=False`` keeps input order instead (what sorting buys).
     """
-    from llmcli.tasks.batching import plan
-    from llmcli.tasks.generation import model_inputs, pad_id, pad_rows
+    from llmcli.models.runtime.batching import plan
+    from llmcli.models.runtime.tokens import pad_id
+    from llmcli.models.runtime.torch_runtime import model_inputs, pad_rows
 
     torch = ctx.device.torch
     model = loaded.model
@@ -926,8 +847,8 @@ def generate_phase(
 
     ``batch`` None is llmcli's default: batches sized by a token budget for the device.
     """
-    from llmcli.tasks.batching import plan
-    from llmcli.tasks.generation import DecodingSettings, generate
+    from llmcli.models.runtime.base import DecodingSettings, GenerateRequest
+    from llmcli.models.runtime.batching import plan
 
     new = ctx.args.new_tokens
     settings = DecodingSettings(batch_size=batch)
@@ -938,9 +859,10 @@ def generate_phase(
     warm_new = min(new, 16)
     ctx.device.sync()
     start = time.perf_counter()
-    generate(
-        loaded, ids[:size], max_new_tokens=warm_new, decoding=settings, min_new_tokens=warm_new
+    warm_request = GenerateRequest(
+        max_new_tokens=warm_new, decoding=settings, min_new_tokens=warm_new
     )
+    loaded.runtime.generate(ids[:size], warm_request)
     ctx.device.sync()
     warm = time.perf_counter() - start
     per_batch = warm * new / warm_new
@@ -954,14 +876,10 @@ def generate_phase(
     ctx.device.reset_peak()
     ctx.device.sync()
     start = time.perf_counter()
-    out = generate(
-        loaded,
-        chosen,
-        max_new_tokens=new,
-        decoding=settings,
-        min_new_tokens=new,
-        processor=factory,
+    request = GenerateRequest(
+        max_new_tokens=new, decoding=settings, min_new_tokens=new, processor=factory
     )
+    out = loaded.runtime.generate(chosen, request)
     ctx.device.sync()
     wall = time.perf_counter() - start
     made = sum(len(g.token_ids) for g in out)
@@ -1016,6 +934,7 @@ def run_model(
 ) -> None:
     """Build one model, then tokenization, naive loop and batched runs within ``share_s``."""
     from llmcli.models.base import Family, LoadedModel
+    from llmcli.models.runtime.torch_runtime import TorchRuntime
 
     args = ctx.args
     ends = time.perf_counter() + share_s
@@ -1058,6 +977,8 @@ def run_model(
         source=f"random weights, {spec.source} configuration",
         device=ctx.device.name,
         dtype=entry["dtype"],
+        config=model.config,
+        runtime=TorchRuntime(model, tokenizer, family, ctx.device.name),
     )
     inputs = [spec.prefix + t for t in texts]
     ids, entry["tokenize"] = tokenize_phase(ctx, tokenizer, inputs)
@@ -1297,9 +1218,10 @@ def render(results: dict[str, Any]) -> str:
         "`model(**inputs).logits.argmax(-1).item()` (classifier) or `model.generate(**inputs, "
         f"max_new_tokens={new}, min_new_tokens={new})` and `tokenizer.decode`; its time "
         "includes those tokenizer calls. Batched: pre-tokenized ids (tokenizer timed apart, "
-        "below); `llmcli.tasks.generation.generate(loaded, ids, max_new_tokens=N, "
-        "min_new_tokens=N, decoding=DecodingSettings(batch_size=B))`, which batches longest "
-        "first (`llmcli.tasks.batching.plan`), pads (left for causal models) and decodes the "
+        "below); `loaded.runtime.generate(ids, GenerateRequest(max_new_tokens=N, "
+        "min_new_tokens=N, decoding=DecodingSettings(batch_size=B)))`, which batches "
+        "longest first (`llmcli.models.runtime.batching.plan`), pads (left for causal models) "
+        "and decodes the "
         "outputs; for the classifier, the steps of llmcli's sentiment classifier path after "
         "its tokenizer call (`plan`, `pad_rows`, one forward per batch, softmax to the "
         "host), plus one row in input order to show what sorting buys. Batch `auto` is "
@@ -1386,7 +1308,7 @@ measured on the H200 it targets), by `bench/gpu.py`: random-weight models with t
 architectures and sizes (DistilBERT-base classifier; T5-small and Marian opus-mt-en-de
 seq2seq; SmolLM2-135M and Gemma 3 270M causal LMs), in bf16. For each model: the naive
 loop (per item: tokenizer, then a forward or `model.generate` at batch 1), llmcli's
-batched core (`llmcli.tasks.generation.generate`, a length-sorted padded forward for the
+batched core (`loaded.runtime.generate`, a length-sorted padded forward for the
 classifier) at batch sizes 64 and 256 and at llmcli's default (`auto`, batches sized by
 tokens), and one batched tokenizer call timed apart.
 It reports items/s, generated tokens/s, achieved TFLOP/s against the peak, decode
@@ -1527,8 +1449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:  # fail fast, before any time is spent, if llmcli's core cannot be used here
         from llmcli.models.base import LoadedModel  # noqa: F401
-        from llmcli.tasks.batching import plan  # noqa: F401
-        from llmcli.tasks.generation import generate, model_inputs, pad_rows  # noqa: F401
+        from llmcli.models.runtime.batching import plan  # noqa: F401
+        from llmcli.models.runtime.torch_runtime import TorchRuntime, model_inputs  # noqa: F401
     except ImportError as exc:
         print(f"error: llmcli's core does not import here: {exc}", file=sys.stderr)
         return 2

@@ -26,18 +26,16 @@ Results go to the ``throughput`` section of docs/benchmarks.md::
     .venv/bin/python bench/throughput.py            # the default sizes (~15-20 min, 2 idle cores)
     .venv/bin/python bench/throughput.py --quick --no-doc   # smoke run (~4 min), prints only
 
-Random-weight models and their tokenizers (trained here on English prose shipped with
-CPython plus the benchmark's own texts, padded to the real vocabulary sizes) are built
-once into bench/out/throughput/ (git-ignored) and reused, as are the CTranslate2
-conversions.
+Random-weight models (tests/tiny_models.py's "real" configs) and their tokenizers (trained
+here on English prose shipped with CPython plus the benchmark's own texts, padded to the
+real vocabulary sizes) are built once into bench/out/throughput/ (git-ignored) and reused,
+as are the CTranslate2 conversions.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
-import io
 import json
 import math
 import os
@@ -57,6 +55,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _report as report
 
+# The random-weight models' factory, shared with the tests and bench/gpu.py (last on the
+# path: nothing in tests/ is to shadow another module).
+sys.path.append(str(report.REPO / "tests"))
+import tiny_models
+
 OUT = report.REPO / "bench" / "out" / "throughput"
 DATA = report.REPO / "bench" / "data"
 BIN = Path(sys.executable).parent
@@ -70,10 +73,10 @@ GENERATION_SPEEDUP = 2.0  # llmcli vs the naive loop, generation (identical gree
 FAST_SPEEDUP = 1.5  # the fast path vs llmcli's default path
 CT2_PARITY = 1.0  # llmcli vs CTranslate2 float32, sequence-to-sequence
 
-# Real model sizes (the random models copy these configs).
-T5_VOCAB = 32128  # t5-small: 32,000 sentencepiece pieces + extra ids, embedding 32,128
-MARIAN_VOCAB = 58101  # Helsinki-NLP/opus-mt-en-de
-BERT_VOCAB = 30522  # distilbert-base-uncased
+# Real vocabulary sizes: the random models are tests/tiny_models.py's "real" configs.
+T5_VOCAB = tiny_models.CONFIGS["t5"].sizes["real"]["vocab_size"]  # t5-small: 32,128
+MARIAN_VOCAB = tiny_models.CONFIGS["marian"].sizes["real"]["vocab_size"]  # opus-mt-en-de: 58,101
+BERT_VOCAB = tiny_models.CONFIGS["distilbert"].sizes["real"]["vocab_size"]  # distilbert: 30,522
 
 
 # --- texts ------------------------------------------------------------------------------
@@ -128,67 +131,30 @@ def _corpus() -> list[str]:
     return lines + (pools["sentences"] + pools["paragraphs"]) * 5
 
 
-def _fillers(count: int, template: str) -> list[str]:
-    return [template.format(i) for i in range(count)]
-
-
 def _make_distilbert(path: Path, corpus: list[str]) -> None:
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-    from transformers import (
-        DistilBertConfig,
-        DistilBertForSequenceClassification,
-        DistilBertTokenizer,
-    )
+    from transformers import DistilBertForSequenceClassification, DistilBertTokenizer
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=BERT_VOCAB, special_tokens=specials, show_progress=False
-    )
-    tok.train_from_iterator(corpus, trainer=trainer)
-    vocab = dict(tok.get_vocab())
-    # BERT's vocabulary has [unusedN] entries too; pad to the real size.
-    for token in _fillers(BERT_VOCAB - len(vocab), "[unused{}]"):
-        vocab[token] = len(vocab)
+    vocab = tiny_models.wordpiece_vocab(BERT_VOCAB, corpus, pad=True)
     tokenizer = DistilBertTokenizer(vocab=vocab, do_lower_case=True)
-    torch.manual_seed(0)
-    config = DistilBertConfig(  # distilbert-base-uncased, with a two-label head
-        vocab_size=BERT_VOCAB,
+    config = tiny_models.config(  # distilbert-base-uncased, with a two-label head
+        "distilbert",
+        "real",
         id2label={0: "NEGATIVE", 1: "POSITIVE"},
         label2id={"NEGATIVE": 0, "POSITIVE": 1},
     )
-    model = DistilBertForSequenceClassification(config)
+    model = tiny_models.build(DistilBertForSequenceClassification, config)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
 
 
 def _make_t5(path: Path, corpus: list[str]) -> None:
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, T5Config, T5ForConditionalGeneration, T5Tokenizer
+    from transformers import GenerationConfig, T5ForConditionalGeneration, T5Tokenizer
 
-    tok = Tokenizer(models.Unigram())
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    specials = ["<pad>", "</s>", "<unk>"]
-    trainer = trainers.UnigramTrainer(
-        vocab_size=32000, special_tokens=specials, unk_token="<unk>", show_progress=False
-    )
-    tok.train_from_iterator(corpus, trainer=trainer)
-    pieces = [(str(p), float(s)) for p, s in json.loads(tok.to_str())["model"]["vocab"]]
-    pieces += [(f, -99.0) for f in _fillers(32000 - len(pieces), "<unused_{}>")]
+    pieces = tiny_models.unigram_pieces(32000, ["<pad>", "</s>", "<unk>"], corpus, pad=True)
     # 32,000 pieces + 128 extra ids = t5-small's 32,128 embedding rows, all decodable.
     tokenizer = T5Tokenizer(vocab=pieces, extra_ids=T5_VOCAB - 32000)
-    torch.manual_seed(0)
-    config = T5Config(  # T5Config's defaults are t5-small's sizes
-        vocab_size=T5_VOCAB,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-    )
-    model = T5ForConditionalGeneration(config)
+    model = tiny_models.build(T5ForConditionalGeneration, tiny_models.config("t5", "real"))
     # transformers ties T5's output head to its input embeddings; with T5's random init
     # (std 1) greedy search then keeps copying its last token, starting with the decoder
     # start token (pad). Smaller embeddings (same cost) give varied tokens instead.
@@ -202,50 +168,17 @@ def _make_t5(path: Path, corpus: list[str]) -> None:
 
 
 def _make_marian(path: Path, corpus: list[str]) -> None:
-    import sentencepiece as spm
-    import torch
-    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
+    from transformers import GenerationConfig, MarianMTModel
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_file = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(corpus),
-            model_writer=model_file,
-            vocab_size=32000,
-            model_type="unigram",
-            character_coverage=1.0,
-            hard_vocab_limit=False,
-            minloglevel=2,
-        )
-        spm_file = Path(tmp) / "source.spm"
-        spm_file.write_bytes(model_file.getvalue())
-        proc = spm.SentencePieceProcessor(model_file=str(spm_file))
-        pieces = [proc.id_to_piece(i) for i in range(proc.get_piece_size())]
         # opus-mt's vocab.json: </s>=0, <unk>=1, pieces, ..., <pad> last (58,100).
-        tokens = ["</s>", "<unk>"] + [p for p in pieces if p not in ("<unk>", "<s>", "</s>")]
-        tokens += _fillers(MARIAN_VOCAB - 1 - len(tokens), "<unused_{}>")
-        tokens.append("<pad>")
-        vocab_file = Path(tmp) / "vocab.json"
-        vocab_file.write_text(json.dumps({t: i for i, t in enumerate(tokens)}), encoding="utf-8")
-        tokenizer = MarianTokenizer(
-            source_spm=str(spm_file), target_spm=str(spm_file), vocab=str(vocab_file)
+        tokenizer = tiny_models.marian_tokenizer(
+            Path(tmp), 32000, vocab_size=MARIAN_VOCAB, texts=corpus
         )
         pad = MARIAN_VOCAB - 1
-        torch.manual_seed(0)
-        config = MarianConfig(  # Helsinki-NLP/opus-mt-en-de's sizes
-            vocab_size=MARIAN_VOCAB,
-            decoder_vocab_size=MARIAN_VOCAB,
-            d_model=512,
-            encoder_layers=6,
-            decoder_layers=6,
-            encoder_attention_heads=8,
-            decoder_attention_heads=8,
-            encoder_ffn_dim=2048,
-            decoder_ffn_dim=2048,
-            max_position_embeddings=512,
-            activation_function="swish",
-            scale_embedding=True,
-            share_encoder_decoder_embeddings=True,
+        config = tiny_models.config(
+            "marian",
+            "real",
             # An output head of its own (same shape and cost as a tied one): tied to the
             # random input embeddings, greedy search mostly copies its last token.
             tie_word_embeddings=False,
@@ -253,7 +186,7 @@ def _make_marian(path: Path, corpus: list[str]) -> None:
             eos_token_id=0,
             decoder_start_token_id=pad,
         )
-        model = MarianMTModel(config)
+        model = tiny_models.build(MarianMTModel, config)
         # Greedy, without opus-mt's beams, bad-word and forced-end processors: every path
         # runs plain greedy search.
         model.generation_config = GenerationConfig(
@@ -528,7 +461,13 @@ def _ns(model: Any, tokenizer: Any) -> Any:
     """Enough of a LoadedModel for llmcli's prompt and stop-token helpers."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(model=model, tokenizer=tokenizer, extra={})
+    return SimpleNamespace(
+        model=model,
+        tokenizer=tokenizer,
+        extra={},
+        config=model.config,
+        generation_config=getattr(model, "generation_config", None),
+    )
 
 
 def _cut(tokens: list[int], ends: set[int]) -> tuple[list[int], int]:
@@ -544,7 +483,8 @@ def worker_naive(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
     import torch
     import transformers
 
-    from llmcli.tasks import generation, languages, prompts
+    from llmcli.models.runtime import tokens as runtime_tokens
+    from llmcli.tasks import languages, prompts
 
     w = Workload(**spec["workload"])
     started = time.perf_counter()
@@ -575,21 +515,21 @@ def worker_naive(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
         with torch.no_grad():
             logits = model(**enc).logits[0, -1]
         logp = torch.log_softmax(logits, -1)
-        probs = generation.normalise([float(logp[t]) for t in label_first])
+        probs = runtime_tokens.normalise([float(logp[t]) for t in label_first])
         ids = enc["input_ids"][0].tolist()
         return {"probs": probs, "prompt": ids, "prompt_len": len(ids), "steps": 0}
 
-    ends = set(generation.stop_ids(ns))
+    ends = set(runtime_tokens.stop_ids(ns))
     if w.task == "translate":
-        ends |= set(generation.newline_ids(tok))
-    pad = generation.pad_id(ns)
+        ends |= set(runtime_tokens.newline_ids(tok))
+    pad = runtime_tokens.pad_id(ns)
     prefix = ""
     if w.family == "seq2seq":
-        from llmcli.tasks.summarize import _seq2seq_prefix
+        from llmcli.tasks.summarize import seq2seq_prefix
 
-        prefix = _seq2seq_prefix(ns)
+        prefix = seq2seq_prefix(ns)
     pairs = languages.few_shot_pairs("en", w.target) if w.task == "translate" else []
-    limit = generation.context_length(ns)
+    limit = runtime_tokens.context_length(ns)
 
     def generate(text: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"do_sample": False, "num_beams": 1, "pad_token_id": pad}
@@ -637,21 +577,31 @@ def worker_naive(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
     }
 
 
-def _capture(task_name: str, log: list[tuple[list[int], list[int], int]]) -> None:
-    """Record every ``generate`` call of a task module: prompt, new tokens, steps."""
-    module = importlib.import_module(f"llmcli.tasks.{task_name}")
-    original = getattr(module, "generate", None)
-    if original is None:
-        return
+def _capture(loaded: Any, log: list[tuple[list[int], list[int], int]]) -> None:
+    """Record every generation the task asks of ``loaded``: prompt, new tokens, steps.
 
-    def recording(loaded: Any, prompts: Any, **kwargs: Any) -> Any:
-        outputs = original(loaded, prompts, **kwargs)
+    Wraps the model's runtime (what tasks generate through), so nothing of the tasks'
+    own modules is patched.
+    """
+    loaded.runtime = _RecordingRuntime(loaded.runtime, log)
+
+
+class _RecordingRuntime:
+    """A runtime that passes everything on and logs what ``generate`` made."""
+
+    def __init__(self, inner: Any, log: list[tuple[list[int], list[int], int]]) -> None:
+        self._inner = inner
+        self._log = log
+
+    def generate(self, prompts: Any, request: Any) -> Any:
+        outputs = self._inner.generate(prompts, request)
         for prompt, out in zip(prompts, outputs, strict=True):
             steps = len(out.token_ids) + (1 if out.finished else 0)
-            log.append((list(prompt), list(out.token_ids), steps))
+            self._log.append((list(prompt), list(out.token_ids), steps))
         return outputs
 
-    module.generate = recording
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def _settings(w: Workload, batch_size: int | None) -> Any:
@@ -672,25 +622,27 @@ def _settings(w: Workload, batch_size: int | None) -> Any:
 def worker_core(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
     """llmcli's core: load_model, build_task, run_task over Items."""
     from llmcli.inputs import Item
+    from llmcli.models.base import ModelChoice
     from llmcli.models.loading import load_model
     from llmcli.runner import run_task
     from llmcli.tasks.registry import build_task
 
     w = Workload(**spec["workload"])
     started = time.perf_counter()
-    kwargs: dict[str, Any] = {"device": "cpu"}
-    accepted = inspect.signature(load_model).parameters
-    if "threads" in accepted:
-        kwargs["threads"] = spec["threads"]
-    if spec["backend"] != "torch":
-        kwargs.update(backend=spec["backend"], compute_type=spec["compute_type"])
-    languages = ("en", str(w.target)) if w.task == "translate" else None
-    loaded = load_model(w.model, w.task, languages=languages, **kwargs)
+    choice = ModelChoice(
+        w.model,
+        device="cpu",
+        threads=spec["threads"],
+        backend=spec["backend"],
+        compute_type=spec["compute_type"] if spec["backend"] != "torch" else "auto",
+        languages=("en", str(w.target)) if w.task == "translate" else None,
+    )
+    loaded = load_model(choice, w.task)
     _threads(spec["threads"])  # the same thread count as every other path
     task = build_task(w.task, loaded, _settings(w, spec["batch_size"]))
     load_s = time.perf_counter() - started
     log: list[tuple[list[int], list[int], int]] = []
-    _capture(w.task, log)
+    _capture(loaded, log)
     items = [Item(text=t, source="bench", index=i, line=i + 1) for i, t in enumerate(texts)]
     params = inspect.signature(run_task).parameters
     extra = [spec["batch_size"] or 8] if "batch_size" in params else []  # older runner
@@ -749,11 +701,9 @@ def worker_ct2(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
         inter_threads=1,
     )
     load_s = time.perf_counter() - started
-    from llmcli.tasks.summarize import _seq2seq_prefix
+    from llmcli.tasks.summarize import seq2seq_prefix
 
-    prefix = _seq2seq_prefix(
-        _ns(_FakeModel(transformers.AutoConfig.from_pretrained(w.folder)), tok)
-    )
+    prefix = seq2seq_prefix(_ns(_FakeModel(transformers.AutoConfig.from_pretrained(w.folder)), tok))
 
     def run(batch: list[str]) -> list[dict[str, Any]]:
         ids = tok([prefix + t for t in batch])["input_ids"]
@@ -1143,8 +1093,8 @@ def shared_prefix_flops(st: dict[str, Any], prompts: list[list[int]]) -> float:
     As :func:`job_flops` counts them, for the work llmcli's core does: the prefix once per
     window of items, then each prompt's own tail attending to the prefix and itself.
     """
+    from llmcli.models.runtime.tokens import MIN_SHARED_PREFIX, shared_prefix_length
     from llmcli.runner import WINDOW_ITEMS
-    from llmcli.tasks.generation import MIN_SHARED_PREFIX, shared_prefix_length
 
     att = 4 * st["d_attn"] * st["dec_layers"]
     total = 0.0
@@ -1170,8 +1120,8 @@ def prefix_savings(st: dict[str, Any], prompts: list[list[int]]) -> float:
     linear layers and the attention among them, are not computed again. One last-position
     logits row per window is what the extra prefix pass adds.
     """
+    from llmcli.models.runtime.tokens import generation_prefix_length
     from llmcli.runner import WINDOW_ITEMS
-    from llmcli.tasks.generation import generation_prefix_length
 
     att = 4 * st["d_attn"] * st["dec_layers"]
     saved = 0.0

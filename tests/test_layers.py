@@ -75,8 +75,6 @@ def _layer(unit: str) -> int:
     raise AssertionError(f"llmcli.{unit} is in no layer: add it to LAYERS")
 
 
-
-
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: _module(p))
 def test_imports_go_down(path: Path) -> None:
     own = _unit(_module(path))

@@ -192,27 +192,18 @@ def test_sentiment_task_uses_the_prefix_cache(
 
 def make_gemma3(path: Path, tokenizer_dir: Path, sliding_window: int) -> Path:
     """A tiny Gemma3ForCausalLM (the built-in translate model's architecture)."""
-    import torch
-    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+    from transformers import AutoTokenizer, Gemma3ForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    torch.manual_seed(0)
-    config = Gemma3TextConfig(
+    config = tiny_models.config(
+        "gemma3",
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        num_key_value_heads=1,
-        head_dim=8,
-        max_position_embeddings=512,
         sliding_window=sliding_window,
-        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.eos_token_id,
     )
-    Gemma3ForCausalLM(config).save_pretrained(path)
+    tiny_models.build(Gemma3ForCausalLM, config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 
