@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import re
@@ -56,6 +57,7 @@ from llmcli.models.base import LoadedModel, ModelChoice
 from llmcli.tasks import facts
 from llmcli.tasks.ask import AskSettings
 from llmcli.tasks.base import TaskContext, TaskInput, TaskResult
+from llmcli.tasks.generate import GenerateSettings
 from llmcli.tasks.registry import build_task
 from llmcli.tasks.sentiment import SentimentSettings
 from llmcli.tasks.summarize import SummarizeSettings
@@ -66,7 +68,7 @@ if TYPE_CHECKING:
 
 DATA = Path(__file__).resolve().parent / "data"
 DOC = _report.REPO / "docs" / "quality.md"
-TASKS = ("sentiment", "ask", "translate", "summarize")
+TASKS = ("sentiment", "ask", "translate", "summarize", "generate")
 LONGDOCS = "longdocs.jsonl"
 LANGUAGES = ("fr", "es", "de")
 
@@ -494,6 +496,84 @@ def bench_translate(
     )
 
 
+#: What ``generate`` is judged on: the built-in models that can write free text.
+GENERATE_MODELS = ("smollm2", "gemma3")
+#: (model, repetition penalty): each model at the default, and the penalty tried on both.
+GENERATE_VARIANTS = tuple((m, p) for m in GENERATE_MODELS for p in (1.0, 1.2))
+
+
+def distinct_bigrams(text: str) -> float:
+    """Share of a text's word bigrams that are distinct (1.0: no phrase repeats)."""
+    words = text.lower().split()
+    pairs = list(itertools.pairwise(words))
+    return len(set(pairs)) / len(pairs) if pairs else 0.0
+
+
+def bench_generate(_default: LoadedModel, limit: int | None, batch: int | None) -> str:
+    """Both built-in causal models on prompts written for this project, with samples.
+
+    The default is chosen by what a user can check in the samples: English text that does
+    what the prompt asks and ends on its own. The table adds what can be counted: texts
+    detected as English, texts that ended before the token limit, distinct bigrams.
+    """
+    from llmcli.models.loading import load_model
+    from llmcli.tasks.detect import detect
+
+    data = read_jsonl("generate.jsonl", limit)
+    rows = []
+    samples: list[str] = []
+    for name, penalty in GENERATE_VARIANTS:
+        model = load_model(
+            ModelChoice(name, device="cpu"), "generate", notice=lambda m: print(m, file=sys.stderr)
+        )
+        # The command's defaults (sampling, temperature 0.8, top-p 0.95), seeded to repeat.
+        settings = GenerateSettings(seed=0, batch_size=batch, repetition_penalty=penalty)
+        task = build("generate", model, settings)
+        results, per_item = timed(task, [TaskInput(d["prompt"]) for d in data])
+        texts = [r.fields["text"] for r in results]
+        english = sum(1 for t in texts if (found := detect(t)) is not None and found.code == "en")
+        ended = sum(r.fields["finish_reason"] == "stop" for r in results)
+        tokens = sum(r.fields["new_tokens"] for r in results)
+        label = f"`{name}` ({'chat' if task.chat else 'plain continuation'})"
+        if penalty != 1.0:
+            label += f", `--repetition-penalty {penalty}`"
+        rows.append(
+            [
+                label,
+                f"{english}/{len(texts)}",
+                f"{ended}/{len(texts)}",
+                f"{sum(map(distinct_bigrams, texts)) / len(texts):.2f}",
+                f"{tokens / len(texts):.0f}",
+                f"{per_item:.1f} s",
+            ]
+        )
+        if penalty != 1.0:
+            continue  # samples of the defaults only
+        for d, text in zip(data, texts, strict=True):
+            quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+            samples.append(f"**{name}, {d['id']}** ({d['prompt']!r}):\n\n{quoted or '> (empty)'}")
+    table = _report.markdown_table(
+        [
+            "model (prompt format)",
+            "English",
+            "ended by itself",
+            "distinct bigrams (mean)",
+            "new tokens (mean)",
+            "time per prompt",
+        ],
+        rows,
+    )
+    return (
+        "## generate: the built-in models on four prompts\n\n"
+        "Prompts written for this project (`bench/data/generate.jsonl`: a story opening, a "
+        "four-line poem, an email, a continuation), the command's defaults (sampling at "
+        "temperature 0.8, top-p 0.95, at most 200 new tokens), seed 0. *English*: "
+        "py3langid's guess; *ended by itself*: finished before the token limit; *distinct "
+        "bigrams*: 1.0 means no phrase repeats.\n\n"
+        f"{table}\n\n" + "\n\n".join(samples) + "\n"
+    )
+
+
 def bench_summarize(model: LoadedModel, limit: int | None, batch: int | None) -> str:
     data = read_jsonl("summarize.jsonl", limit)
     refs = [[d["reference"]] for d in data]
@@ -808,6 +888,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ),
             )
         ],
+        "generate": [("generate", lambda m: bench_generate(m, args.limit, batch))],
         "summarize": [
             ("summarize", lambda m: bench_summarize(m, args.limit, batch)),
             ("longdocs-summarize", lambda m: bench_summarize_long(m, docs, batch)),

@@ -80,6 +80,9 @@ class Job:
     items: list[Item] | None = None
     #: What else decides the results (``ask``'s question), for the ``--resume`` check.
     identity: dict[str, Any] = field(default_factory=dict)
+    #: Write text to stdout as it is made (``generate``), where that can work: plain
+    #: output on stdout, one document, the local engine. Elsewhere results come whole.
+    stream: bool = False
 
 
 def run(env: Environment, job: Job) -> None:
@@ -92,8 +95,9 @@ def run(env: Environment, job: Job) -> None:
     from llmcli.engines.base import Work
     from llmcli.engines.ray import RayOptions, check_options
     from llmcli.inputs import check_encoding, check_sources, expand_paths, sources_from_args
-    from llmcli.output.records import json_renderer, plain_renderer
+    from llmcli.output.records import json_renderer, plain_renderer, streamed_renderer
     from llmcli.output.target import output_target
+    from llmcli.output.writer import StreamedStdout
     from llmcli.runner import default_input
     from llmcli.tasks.registry import check_backend
 
@@ -130,6 +134,15 @@ def run(env: Environment, job: Job) -> None:
         "window": window,
         **job.identity,
     }
+    streaming = (
+        job.stream
+        and not opts.json_output
+        and target.is_stdout
+        and opts.engine == "local"
+        and opts.mode is InputMode.WHOLE
+        and len(sources if job.items is None else job.items) == 1
+    )
+    streamed = StreamedStdout(env) if streaming else None
     work = Work(
         task_name=job.task_name,
         settings=job.settings,
@@ -139,11 +152,14 @@ def run(env: Environment, job: Job) -> None:
         window=window,
         keep_going=opts.keep_going,
         items=job.items,
+        stream=streamed,
     )
     with _engine(opts.engine, ray_options).start(work, sources, env, _notice_for(env)) as started:
         render = (
             json_renderer(opts.mode, opts.text_field, started.run)
             if opts.json_output
+            else streamed_renderer(opts.mode, streamed)
+            if streamed is not None
             else plain_renderer(opts.mode, headers)
         )
         write_results(

@@ -181,6 +181,7 @@ def load_task(
     *,
     env: Mapping[str, str],
     notice: Callable[[str], None] | None = None,
+    stream: Callable[[str], None] | None = None,
 ) -> tuple[Task, dict[str, Any]]:
     """Load the model, build the task on it, and say what will produce the results.
 
@@ -211,7 +212,9 @@ def load_task(
         task_name,
         loaded,
         settings,
-        TaskContext(notice, load_embedder, embedder_name, embedder_optional=not chosen),
+        TaskContext(
+            notice, load_embedder, embedder_name, embedder_optional=not chosen, stream=stream
+        ),
     )
     return task, run_record(task, loaded.run_record())
 

@@ -27,6 +27,7 @@ def test_builtin_defaults() -> None:
         "summarize": "smollm2",
         "ask": "smollm2",
         "sentiment": "smollm2",
+        "generate": "smollm2",
         "translate": "gemma3",
         "embed": "minilm",
     }
@@ -114,6 +115,7 @@ def test_env_var_names() -> None:
         "LLMCLI_MODEL_TRANSLATE",
         "LLMCLI_MODEL_ASK",
         "LLMCLI_MODEL_SENTIMENT",
+        "LLMCLI_MODEL_GENERATE",
         "LLMCLI_MODEL_EMBED",
     ]
 

@@ -63,7 +63,7 @@ def spy_generate(loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> list[d
 
 
 def test_registry_names_and_errors(tiny: Loader) -> None:
-    assert TASK_NAMES == ("summarize", "translate", "ask", "sentiment")
+    assert TASK_NAMES == ("summarize", "translate", "ask", "sentiment", "generate")
     llama = tiny("llama")
     with pytest.raises(UsageError, match="unknown task"):
         build_task("poem", llama, None)

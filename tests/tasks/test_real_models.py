@@ -132,3 +132,18 @@ def test_translate_sentences_to_french(real: Real) -> None:
     assert "musée" in museum.text.lower()
     for result in (children, museum):
         assert "\n" not in result.text.strip() and result.fields["target_lang"] == "fr"
+
+
+def test_generate_writes_english_text_on_the_default(real: Real) -> None:
+    from llmcli.tasks.detect import detect
+    from llmcli.tasks.generate import GenerateSettings
+
+    settings = GenerateSettings(seed=0, max_new_tokens=60)
+    task = build_task("generate", real("generate"), settings)
+    (result,) = task.run([TaskInput("Write two sentences about a walk in the rain.")])
+    text = result.fields["text"]
+    assert len(text.split()) >= 5, text
+    found = detect(text)
+    assert found is not None and found.code == "en", text
+    assert result.fields["finish_reason"] in ("stop", "length")
+    assert result.fields["new_tokens"] <= 60

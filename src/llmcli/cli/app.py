@@ -11,6 +11,7 @@ import typer
 
 from llmcli import __version__
 from llmcli.cli.evaluate import eval_command
+from llmcli.cli.generate import generate_command
 from llmcli.cli.models import models_app
 from llmcli.cli.tasks import ask_command, sentiment_command, summarize_command, translate_command
 from llmcli.environment import Environment
@@ -43,13 +44,14 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """llmcli: summarize, translate, ask, sentiment and eval from the shell."""
+    """llmcli: summarize, translate, ask, sentiment, generate and eval from the shell."""
 
 
 app.command("summarize")(summarize_command)
 app.command("translate")(translate_command)
 app.command("ask")(ask_command)
 app.command("sentiment")(sentiment_command)
+app.command("generate")(generate_command)
 app.command("eval")(eval_command)
 app.add_typer(models_app, name="models")
 

@@ -52,13 +52,13 @@ if TYPE_CHECKING:
     from llmcli.job import RunOptions
 
 
-def _mode(lines: bool, jsonl: bool) -> InputMode:
+def input_mode(lines: bool, jsonl: bool) -> InputMode:
     if lines and jsonl:
         raise UsageError("choose one of --lines and --jsonl")
     return InputMode.LINES if lines else InputMode.JSONL if jsonl else InputMode.WHOLE
 
 
-def _options(params: dict[str, Any], **given: Any) -> RunOptions:
+def job_options(params: dict[str, Any], **given: Any) -> RunOptions:
     """The job's options from a command's parameters (``locals()``), each by its name.
 
     One place for every shared option, so a new one cannot be forgotten in one of the
@@ -76,7 +76,7 @@ def _options(params: dict[str, Any], **given: Any) -> RunOptions:
     return RunOptions(**{**taken(RunOptions, values), "choice": choice})
 
 
-def _run(
+def run_job(
     env: Environment, task_name: str, settings: TaskSettings, options: RunOptions, **job: Any
 ) -> None:
     from llmcli import job as core
@@ -165,7 +165,7 @@ def summarize_command(
     from llmcli.tasks.summarize import SummarizeSettings
 
     env = current_environment(ctx)
-    mode = _mode(lines, jsonl)
+    mode = input_mode(lines, jsonl)
     require_input(files, env, "text to summarize")
     settings = SummarizeSettings(
         max_length=max_length,
@@ -182,7 +182,7 @@ def summarize_command(
         seed=seed,
         batch_size=batch_size,
     )
-    _run(env, SUMMARIZE, settings, _options(locals(), mode=mode, text_field=field))
+    run_job(env, SUMMARIZE, settings, job_options(locals(), mode=mode, text_field=field))
 
 
 @handles_errors
@@ -230,7 +230,7 @@ def translate_command(
     from llmcli.tasks.translate import TranslateSettings, check_languages_early
 
     env = current_environment(ctx)
-    mode = _mode(lines, jsonl)
+    mode = input_mode(lines, jsonl)
     require_input(files, env, "text to translate")
     check_languages_early(model, env.variables, source.lower(), to.lower())
     settings = TranslateSettings(
@@ -246,11 +246,11 @@ def translate_command(
         batch_size=batch_size,
     )
     languages = (source.lower(), to.lower())
-    _run(
+    run_job(
         env,
         TRANSLATE,
         settings,
-        _options(locals(), mode=mode, text_field=field, languages=languages),
+        job_options(locals(), mode=mode, text_field=field, languages=languages),
     )
 
 
@@ -316,7 +316,7 @@ def ask_command(
     from llmcli.tasks.ask import AskSettings
 
     env = current_environment(ctx)
-    mode = _mode(lines, jsonl)
+    mode = input_mode(lines, jsonl)
     args = list(args or [])
     question: str | None = None
     if mode is not InputMode.JSONL:
@@ -350,11 +350,11 @@ def ask_command(
     if not args and mode is not InputMode.JSONL and env.stdin_isatty:
         # Nothing to read: answer from the model alone (the result says it is ungrounded).
         items = [Item(text="", source=STDIN_NAME, index=0)]
-    _run(
+    run_job(
         env,
         ASK,
         settings,
-        _options(locals(), mode=mode, text_field=context_field, files=args),
+        job_options(locals(), mode=mode, text_field=context_field, files=args),
         make_input=make_input,
         items=items,
         identity={"question": question, "question_field": question_field},
@@ -402,7 +402,7 @@ def sentiment_command(
     from llmcli.tasks.sentiment import SentimentSettings
 
     env = current_environment(ctx)
-    mode = _mode(lines, jsonl)
+    mode = input_mode(lines, jsonl)
     require_input(files, env, "text to classify")
     label_words = tuple(w.strip() for w in labels.split(",") if w.strip())
     if len(label_words) < 2:
@@ -410,4 +410,4 @@ def sentiment_command(
     settings = SentimentSettings(
         labels=label_words, max_input_tokens=max_input_tokens, batch_size=batch_size
     )
-    _run(env, SENTIMENT, settings, _options(locals(), mode=mode, text_field=field))
+    run_job(env, SENTIMENT, settings, job_options(locals(), mode=mode, text_field=field))

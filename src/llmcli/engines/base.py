@@ -38,6 +38,8 @@ class Work:
     keep_going: bool = False
     #: Items given instead of read from the sources (``ask`` with no context).
     items: list[Item] | None = None
+    #: Where a streaming task writes its text as it is made (the local engine only).
+    stream: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,12 @@ class LocalEngine:
     ) -> Iterator[Started]:
         """Load the model and task; the windows read the sources lazily."""
         task, run = load_task(
-            work.task_name, work.settings, work.choice, env=env.variables, notice=notice
+            work.task_name,
+            work.settings,
+            work.choice,
+            env=env.variables,
+            notice=notice,
+            stream=work.stream,
         )
         items = work.items if work.items is not None else work.reading.items(sources, env)
         windows = local_windows(

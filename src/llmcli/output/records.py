@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmcli.inputs import InputMode
+from llmcli.output.writer import StreamedStdout
 from llmcli.runner import Outcome
 
 
@@ -61,6 +62,19 @@ def plain_renderer(mode: InputMode, headers: bool) -> Render:
     def render(outcome: Outcome, first: bool) -> str:
         head = (("" if first else "\n") + f"==> {outcome.item.source} <==\n") if headers else ""
         return head + plain(outcome, mode) + "\n"
+
+    return render
+
+
+def streamed_renderer(mode: InputMode, stream: StreamedStdout) -> Render:
+    """Plain output for an outcome whose text may have been streamed: the rest of it."""
+
+    def render(outcome: Outcome, first: bool) -> str:
+        text = plain(outcome, mode)
+        done, stream.written = stream.written, ""
+        if text.startswith(done):
+            return text[len(done) :] + "\n"
+        return "\n" + text + "\n"  # not expected: the stream only writes the text's start
 
     return render
 

@@ -56,6 +56,23 @@ class _Stdout:
         return getattr(self._stream, name)
 
 
+class StreamedStdout:
+    """Pieces of a result written to stdout as they come, each flushed at once.
+
+    ``written`` is what went out for the item in progress, so the item's rendering
+    writes only the rest (see :func:`llmcli.output.records.streamed_renderer`).
+    """
+
+    def __init__(self, env: Environment) -> None:
+        self._stream = _Stdout(env.stdout)
+        self.written = ""
+
+    def __call__(self, text: str) -> None:
+        self._stream.write(text)
+        self._stream.flush()
+        self.written += text
+
+
 def _stdout_error(exc: OSError) -> OutputError:
     return OutputError(f"cannot write to stdout: {_describe(exc)}")
 

@@ -49,6 +49,8 @@ class TaskContext:
     # The built-in default may be missing (offline, never prepared): the tasks then fall
     # back. An embedder the user named is not replaced behind their back: its error stands.
     embedder_optional: bool = True
+    #: Where a task that can stream (generate) writes its text as it is made; None: don't.
+    stream: Callable[[str], None] | None = None
     _embedder: Embedder | None = field(default=None, repr=False)
     _said: set[str] = field(default_factory=set, repr=False)
 

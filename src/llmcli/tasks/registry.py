@@ -10,9 +10,10 @@ from typing import Any
 
 from llmcli.errors import UsageError
 from llmcli.models.base import LoadedModel
-from llmcli.task_names import ASK, COMMAND_TASKS, SENTIMENT, SUMMARIZE, TRANSLATE
+from llmcli.task_names import ASK, COMMAND_TASKS, GENERATE, SENTIMENT, SUMMARIZE, TRANSLATE
 from llmcli.tasks.ask import AskSettings, AskTask
 from llmcli.tasks.base import Task, TaskContext, TaskSettings
+from llmcli.tasks.generate import GenerateSettings, GenerateTask
 from llmcli.tasks.sentiment import SentimentSettings, SentimentTask
 from llmcli.tasks.summarize import SummarizeSettings, SummarizeTask
 from llmcli.tasks.translate import TranslateSettings, TranslateTask
@@ -22,11 +23,12 @@ TASKS: dict[str, tuple[type[Any], type[TaskSettings]]] = {
     TRANSLATE: (TranslateTask, TranslateSettings),
     ASK: (AskTask, AskSettings),
     SENTIMENT: (SentimentTask, SentimentSettings),
+    GENERATE: (GenerateTask, GenerateSettings),
 }
 TASK_NAMES = COMMAND_TASKS
 #: Tasks that only generate text, so they run on CTranslate2 (ask constrains decoding to
 #: spans of the context and sentiment scores label words: both need the torch model).
-CTRANSLATE2_TASKS = (SUMMARIZE, TRANSLATE)
+CTRANSLATE2_TASKS = (SUMMARIZE, TRANSLATE, GENERATE)
 
 
 def check_backend(task: str, backend: str) -> None:

@@ -71,6 +71,10 @@ class GenerateRequest:
     #: longest and each row is cut at its own, as a separate call per limit would give.
     limits: Sequence[int] | None = None
     processor: ProcessorFactory | None = None
+    #: Decoding may end once the text holds one of these (the caller still cuts it).
+    stop_strings: Sequence[str] = ()
+    #: One prompt only: called with each step's new token ids as they are made.
+    stream: Callable[[list[int]], None] | None = None
 
 
 @dataclass

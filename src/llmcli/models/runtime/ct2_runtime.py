@@ -94,7 +94,11 @@ class CT2Runtime:
                 if score is not None:
                     made.extra["sequence_score"] = score
                 results[index] = made
-        return [r for r in results if r is not None]
+        generations = [r for r in results if r is not None]
+        if request.stream is not None and generations:
+            # CTranslate2 returns whole sequences: the stream gets them in one piece.
+            request.stream(generations[0].token_ids)
+        return generations
 
     def label_logprobs(
         self,

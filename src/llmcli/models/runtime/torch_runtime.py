@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmcli.errors import UsageError
 from llmcli.models.base import Family
 from llmcli.models.runtime import tokens as _tokens
 from llmcli.models.runtime.base import DecodingSettings, GenerateRequest, Generation
@@ -120,6 +121,24 @@ def pad_rows(rows: Sequence[Sequence[int]], value: int, left: bool, device: str)
     return ids.to(device), mask.to(device)
 
 
+class _Streamer:
+    """transformers' streamer protocol: the first ``put`` is the prompt (or the decoder's
+    start token), each later one a step's new tokens."""
+
+    def __init__(self, callback: Callable[[list[int]], None]) -> None:
+        self._callback = callback
+        self._started = False
+
+    def put(self, value: Any) -> None:
+        if not self._started:
+            self._started = True
+            return
+        self._callback([int(i) for i in value.reshape(-1).tolist()])
+
+    def end(self) -> None:
+        pass
+
+
 def generate(
     loaded: TorchRuntime, prompts: Sequence[Sequence[int]], request: GenerateRequest
 ) -> list[Generation]:
@@ -182,6 +201,12 @@ def generate(
         kwargs.update(return_dict_in_generate=True, output_scores=True)
     if length_penalty is not None:
         kwargs["length_penalty"] = length_penalty
+    if request.stop_strings:
+        kwargs.update(stop_strings=list(request.stop_strings), tokenizer=loaded.tokenizer)
+    if request.stream is not None:
+        if len(prompts) != 1 or decoding.num_beams != 1:
+            raise UsageError("streaming takes one prompt, without beam search")
+        kwargs["streamer"] = _Streamer(request.stream)
     batches = plan(
         [len(p) for p in prompts], decoding.batch_size, loaded.device, new_tokens=max_new_tokens
     )
