@@ -1,13 +1,15 @@
 """Throughput of llmcli's model commands against a naive loop and CTranslate2, in one run.
 
-Six workloads, each on the same inputs and the same model for every path:
+Seven workloads, each on the same inputs and the same model for every path:
 
 - ``classifier``: a DistilBERT-base-size classifier (random weights), ``sentiment``;
 - ``t5-small`` and ``marian``: T5-small-size and Marian (opus-mt-en-de)-size
   sequence-to-sequence models (random weights), ``summarize`` with a fixed generated
   length (``--min-length N --max-length N``);
 - ``smollm2-sentiment``, ``smollm2-summarize``, ``gemma-translate``: the built-in default
-  models on real text from ``bench/data/``.
+  models on real text from ``bench/data/``;
+- ``smollm2-generate``: ``generate --lines --greedy`` with a fixed token limit, each
+  sentence a prompt (a chat turn), against a per-prompt ``generate`` loop.
 
 Paths, each in its own process (so its peak RSS is its own):
 
@@ -263,6 +265,8 @@ class Workload:
                 options += ["--min-length", str(self.min_new)]
         if self.task == "translate":
             options += ["--to", str(self.target)]
+        if self.task == "generate":
+            options += ["--greedy", "--max-new-tokens", str(self.max_new)]
         return options
 
     def describe(self) -> str:
@@ -280,6 +284,8 @@ class Sizes:
     summarize: int
     summary_tokens: int
     translate: int
+    generate: int = 50
+    generate_tokens: int = 32
 
 
 FULL = Sizes(
@@ -298,6 +304,8 @@ QUICK = Sizes(
     sentiment=8,
     summarize=3,
     summary_tokens=16,
+    generate=4,
+    generate_tokens=8,
     translate=4,
 )
 #: --quick runs one workload of each kind (classifier, label scoring, seq2seq with
@@ -311,14 +319,20 @@ WORKLOADS = (
     "smollm2-sentiment",
     "smollm2-summarize",
     "gemma-translate",
+    "smollm2-generate",
 )
 
 
 def w_task(key: str) -> str:
     """The llmcli command a workload runs."""
-    return {"smollm2-summarize": "summarize", "t5-small": "summarize", "marian": "summarize"}.get(
-        key, "translate" if key == "gemma-translate" else "sentiment"
-    )
+    named = {
+        "smollm2-summarize": "summarize",
+        "t5-small": "summarize",
+        "marian": "summarize",
+        "gemma-translate": "translate",
+        "smollm2-generate": "generate",
+    }
+    return named.get(key, "sentiment")
 
 
 _RANDOM_FOR = {
@@ -381,6 +395,14 @@ def make_workloads(keys: Sequence[str], sizes: Sizes, folders: dict[str, str]) -
                          f"at most {sizes.summary_tokens} new tokens",
                          "summarize", "generate", "causal", f, None, "paragraphs",
                          sizes.summarize, max_new=sizes.summary_tokens)
+            )  # fmt: skip
+        elif key == "smollm2-generate":
+            f = folders[key]
+            out.append(
+                Workload(key, "SmolLM2-135M-Instruct (built-in default), `generate --greedy`, "
+                         f"at most {sizes.generate_tokens} new tokens",
+                         "generate", "generate", "causal", f, None, "sentences",
+                         sizes.generate, max_new=sizes.generate_tokens)
             )  # fmt: skip
         elif key == "gemma-translate":
             f = folders[key]
@@ -541,6 +563,11 @@ def worker_naive(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
         elif w.task == "summarize":
             enc = tok(prompts.summarize_prompt(ns, text, None), return_tensors="pt")
             kwargs["max_new_tokens"] = w.max_new
+        elif w.task == "generate":
+            # The prompt as a user turn, as llmcli gives a chat model (no extra specials).
+            turn = prompts.chat(tok, [{"role": "user", "content": text}])
+            enc = tok(turn, add_special_tokens=False, return_tensors="pt")
+            kwargs["max_new_tokens"] = w.max_new
         else:
             prompt, _ = prompts.translate_prompt(
                 ns, text, languages.name("en"), languages.name(str(w.target)), pairs
@@ -614,6 +641,10 @@ def _settings(w: Workload, batch_size: int | None) -> Any:
         from llmcli.tasks.summarize import SummarizeSettings
 
         return SummarizeSettings(max_length=int(w.max_new or 128), min_length=w.min_new, **extra)
+    if w.task == "generate":
+        from llmcli.tasks.generate import GenerateSettings
+
+        return GenerateSettings(do_sample=False, max_new_tokens=int(w.max_new or 32), **extra)
     from llmcli.tasks.translate import TranslateSettings
 
     return TranslateSettings(target=str(w.target), markdown=False, **extra)
@@ -1531,6 +1562,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--translate-items", type=int, help=f"Gemma; default {d.translate} ({q.translate})"
     )
     parser.add_argument(
+        "--generate-items", type=int, help=f"SmolLM2 prompts; default {d.generate} ({q.generate})"
+    )
+    parser.add_argument(
+        "--generate-tokens",
+        type=int,
+        help=f"SmolLM2 generate --max-new-tokens; default {d.generate_tokens} "
+        f"({q.generate_tokens})",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -1562,6 +1602,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         summarize=args.summarize_items or base.summarize,
         summary_tokens=args.summary_tokens or base.summary_tokens,
         translate=args.translate_items or base.translate,
+        generate=args.generate_items or base.generate,
+        generate_tokens=args.generate_tokens or base.generate_tokens,
     )
     chosen = args.workloads or ",".join(QUICK_WORKLOADS if args.quick else WORKLOADS)
     keys = [k.strip() for k in chosen.split(",") if k.strip()]

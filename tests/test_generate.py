@@ -7,6 +7,7 @@ cut, long prompts are refused, and nothing is loaded before bad options are refu
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 from pathlib import Path
@@ -328,3 +329,58 @@ def test_the_task_streams_through_its_context(tmp_path: Path) -> None:
     both = task.run([TaskInput(text=PROMPT), TaskInput(text="Another prompt.")])
     assert pieces == [] and len(both) == 2
     assert both[0].text == result.text  # batching changes nothing for greedy decoding
+
+
+def test_no_progress_bar_tears_through_streamed_text(
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str]
+) -> None:
+    env = Environment(
+        stdin=io.BytesIO(b""),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdin_isatty=True,
+        stdout_isatty=True,
+        stderr_isatty=True,  # a terminal: a bar would be drawn there
+        variables=offline,
+    )
+    model = str(tiny_model_dirs["llama"])
+    args = ["generate", PROMPT, *SEEDED, "--max-new-tokens", "48", "--model", model]
+    assert run(args, env) == 0
+    assert env.stderr.getvalue() == ""  # type: ignore[attr-defined]
+    assert env.stdout.getvalue().endswith("\n")  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ctranslate2") is None, reason="needs the fast extra")
+def test_ctranslate2_generates_the_torch_text(
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str]
+) -> None:
+    model = tiny_model_dirs["t5"]
+    args = ("--greedy", "--max-new-tokens", "6", "--json")
+    torch_run = generate(model, *args, stdin=PROMPT.encode(), variables=offline)
+    fast = generate(
+        model,
+        *args,
+        "--backend",
+        "ctranslate2",
+        "--compute-type",
+        "float32",
+        stdin=PROMPT.encode(),
+        variables=offline,
+    )
+    assert fast.code == 0, fast.stderr
+    assert record(fast.stdout)["text"] == record(torch_run.stdout)["text"]
+    assert record(fast.stdout)["run"]["backend"] == "ctranslate2"
+    # Plain output: the whole text, once (CTranslate2 hands it over in one piece).
+    plain = generate(
+        model,
+        "--greedy",
+        "--max-new-tokens",
+        "6",
+        "--backend",
+        "ctranslate2",
+        "--compute-type",
+        "float32",
+        stdin=PROMPT.encode(),
+        variables=offline,
+    )
+    assert plain.stdout == record(fast.stdout)["text"] + "\n"

@@ -327,7 +327,7 @@ def test_ctranslate2_through_the_cli_records_the_backend(
     [
         pytest.param(
             ["sentiment", "--backend", "ctranslate2"],
-            "runs summarize and translate, not sentiment",
+            "runs summarize, translate and generate, not sentiment",
             marks=needs_ct2,
         ),
         (["summarize", "--backend", "onnx"], "invalid backend 'onnx'"),

@@ -170,6 +170,8 @@ def run(env: Environment, job: Job) -> None:
             target=target,
             command={**command, **started.command},
             resume=opts.resume,
+            # A live bar on the terminal would tear through the text streaming above it.
+            show_progress=streamed is None,
         )
 
 
@@ -224,6 +226,7 @@ def write_results(
     target: Target,
     command: dict[str, Any],
     resume: bool,
+    show_progress: bool = True,
 ) -> None:
     """Write what ``render(outcome, first)`` makes of each outcome ``windows`` yields.
 
@@ -239,7 +242,7 @@ def write_results(
     try:
         with (
             open_sink(target, command, resume, env) as sink,
-            progress(env, name, None) as bar,
+            progress(env, name, None, enabled=show_progress) as bar,
         ):
             hasher = InputHash()  # a resumed run brings it up to its starting point
             first = sink.start.items == 0

@@ -30,9 +30,12 @@ class _RichTask:
 
 
 @contextlib.contextmanager
-def progress(env: Environment, description: str, total: int | None) -> Iterator[ProgressTask]:
-    """A progress bar on stderr when it is a terminal and --quiet is off; else nothing."""
-    if not env.show_progress:
+def progress(
+    env: Environment, description: str, total: int | None, *, enabled: bool = True
+) -> Iterator[ProgressTask]:
+    """A progress bar on stderr when it is a terminal, --quiet is off and the caller lets
+    it (``enabled``); else nothing."""
+    if not (enabled and env.show_progress):
         yield _NoProgress()
         return
     from rich.progress import (

@@ -35,7 +35,8 @@ def check_backend(task: str, backend: str) -> None:
     """Raise UsageError if ``task`` cannot run on ``backend`` (before loading anything)."""
     if backend == "ctranslate2" and task not in CTRANSLATE2_TASKS:
         raise UsageError(
-            f"--backend ctranslate2 runs {' and '.join(CTRANSLATE2_TASKS)}, not {task}",
+            f"--backend ctranslate2 runs {', '.join(CTRANSLATE2_TASKS[:-1])} and "
+            f"{CTRANSLATE2_TASKS[-1]}, not {task}",
             hint="use --backend torch",
         )
 
