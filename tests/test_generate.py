@@ -105,6 +105,11 @@ def test_prompt_from_argument_stdin_or_both(
     # The same prompt either way: the same tokens in, the same text out.
     assert from_stdin["prompt_tokens"] == alone["prompt_tokens"]
     assert from_stdin["text"] == alone["text"]
+    # A script's empty stdin (/dev/null) leaves the prompt alone; no prompt at all stays an error.
+    empty = generate(model, PROMPT, *base, stdin=b"", variables=offline)
+    assert empty.code == 0, empty.stderr
+    assert record(empty.stdout)["prompt_tokens"] == alone["prompt_tokens"]
+    assert_error(generate(model, *base, stdin=b"", variables=offline), 2, "empty input")
     both = generate(model, "Continue this:", *base, stdin=PROMPT.encode(), variables=offline)
     assert both.code == 0, both.stderr
     assert record(both.stdout)["prompt_tokens"] > alone["prompt_tokens"]

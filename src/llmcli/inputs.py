@@ -495,6 +495,9 @@ class ReadOptions:
     errors: str = "strict"
     keep_going: bool = False
     max_item: int = DEFAULT_MAX_ITEM_BYTES
+    #: Whole mode: an empty stdin is one item with no text instead of an error (what
+    #: ``generate PROMPT`` gets from a script whose stdin is /dev/null: the prompt alone).
+    empty_stdin: bool = False
 
     def items(self, sources: Iterable[Source], env: Environment) -> Iterator[Item]:
         """:func:`iter_items` with these options."""
@@ -507,6 +510,7 @@ class ReadOptions:
             errors=self.errors,
             keep_going=self.keep_going,
             max_item=self.max_item,
+            empty_stdin=self.empty_stdin,
         )
 
 
@@ -520,6 +524,7 @@ def iter_items(
     errors: str = "strict",
     keep_going: bool = False,
     max_item: int = DEFAULT_MAX_ITEM_BYTES,
+    empty_stdin: bool = False,
 ) -> Iterator[Item]:
     """Cut every source into items, lazily, in order.
 
@@ -534,7 +539,7 @@ def iter_items(
     for source in sources:
         try:
             for line, text, record, failure in _source_items(
-                source, mode, env, field_name, encoding, errors, keep_going, max_item
+                source, mode, env, field_name, encoding, errors, keep_going, max_item, empty_stdin
             ):
                 blank = mode is InputMode.LINES and failure is None and not text.strip()
                 yield Item(text, source.name, index, line, record, blank, failure)
@@ -558,11 +563,12 @@ def _source_items(
     errors: str,
     keep_going: bool,
     max_item: int,
+    empty_stdin: bool = False,
 ) -> Iterator[_Cut]:
     """``(line, text, record, failure)`` for each item of one source."""
     if mode is InputMode.WHOLE:
         whole = read_text(source, env, encoding, errors, max_item)
-        if not whole.strip():
+        if not whole.strip() and not (empty_stdin and source.is_stdin):
             # Nothing for a model to work on: an error, not a made-up summary or label.
             raise InputError(
                 f"{source.name}: empty input", hint="the whole file is one item and holds no text"

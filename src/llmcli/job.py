@@ -52,6 +52,8 @@ class RunOptions:
     ray_address: str | None = None
     workers: int | None = None
     max_item_size: str = DEFAULT_MAX_ITEM_SIZE
+    #: An empty stdin is an item with no text, not an error (see :class:`ReadOptions`).
+    empty_stdin: bool = False
 
     def reading(self) -> ReadOptions:
         """How the inputs are cut into items."""
@@ -64,6 +66,7 @@ class RunOptions:
             self.errors,
             self.keep_going,
             parse_size(self.max_item_size),
+            self.empty_stdin,
         )
 
 

@@ -161,7 +161,10 @@ def generate_command(
         env,
         GENERATE,
         settings,
-        job_options(locals(), mode=mode, text_field=field, files=args),
+        # With a PROMPT, an empty stdin (a script's /dev/null) means the prompt alone.
+        job_options(
+            locals(), mode=mode, text_field=field, files=args, empty_stdin=prompt is not None
+        ),
         items=items,
         identity={"prompt": prompt},
         stream=True,
