@@ -389,3 +389,21 @@ def test_ctranslate2_generates_the_torch_text(
         variables=offline,
     )
     assert plain.stdout == record(fast.stdout)["text"] + "\n"
+
+
+def test_system_turn_and_beams(tiny_model_dirs: dict[str, Path], offline: dict[str, str]) -> None:
+    model = tiny_model_dirs["llama"]
+    base = ("--greedy", "--max-new-tokens", "4", "--json")
+    plain = record(generate(model, *base, stdin=b"Hello there.", variables=offline).stdout)
+    # Longer than the default system turn SmolLM2's template adds when none is given.
+    text = "You are a careful assistant who answers every question in one short, plain sentence."
+    system = ("--system", text)
+    with_system = generate(model, *base, *system, stdin=b"Hello there.", variables=offline)
+    got = record(with_system.stdout)
+    assert got["prompt_tokens"] > plain["prompt_tokens"]
+    assert got["run"]["settings"]["system"] == text
+    beams = generate(model, "--num-beams", "2", "--max-new-tokens", "4", "--json",
+                     stdin=b"Hello there.", variables=offline)  # fmt: skip
+    assert beams.code == 0, beams.stderr
+    settings = record(beams.stdout)["run"]["settings"]
+    assert settings["num_beams"] == 2 and settings["do_sample"] is False

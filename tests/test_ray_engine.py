@@ -124,6 +124,20 @@ def test_jsonl_generation_keeps_fields_and_order_and_writes_the_output_file(
     assert not list(tmp_path.glob("*.llmcli-*"))  # journal files gone after success
 
 
+def test_generate_prompts_per_line_match_the_local_engine(
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str]
+) -> None:
+    stdin = b"A poem about rain.\n\nOnce upon a time\nAn email to Sam.\n"
+    model = tiny_model_dirs["llama"]
+    args = ["generate", "--lines", "--json", "--greedy", "--max-new-tokens", "4"]
+    args += ["--model", model, "--threads", "1"]
+    local = records(cli(*args, stdin=stdin, variables=offline))
+    ray = records(cli(*args, "--engine", "ray", stdin=stdin, variables=offline))
+    assert len(local) == 4 and "skipped" in local[1]
+    assert without_run(ray) == without_run(local)
+    same_producer(local[0]["run"], ray[0]["run"])
+
+
 def test_stdin_is_read_by_the_driver(
     tiny_model_dirs: dict[str, Path], offline: dict[str, str]
 ) -> None:
