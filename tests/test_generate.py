@@ -407,3 +407,12 @@ def test_system_turn_and_beams(tiny_model_dirs: dict[str, Path], offline: dict[s
     assert beams.code == 0, beams.stderr
     settings = record(beams.stdout)["run"]["settings"]
     assert settings["num_beams"] == 2 and settings["do_sample"] is False
+
+
+def test_truncation_never_cuts_into_the_prompt_format(
+    tiny_model_dirs: dict[str, Path], offline: dict[str, str]
+) -> None:
+    # 250 of the tiny model's 256 positions are for new tokens: not even the chat turn fits.
+    args = ("--max-new-tokens", "250", "--truncate", "left")
+    result = generate(tiny_model_dirs["llama"], *args, stdin=PROMPT.encode(), variables=offline)
+    assert_error(result, 2, "the prompt format alone takes", "at most 6")

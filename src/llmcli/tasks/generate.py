@@ -229,13 +229,18 @@ class GenerateTask:
         # Keep the end of the text, and all of the prompt format around it.
         overhead = len(self._ids("")) if self.chat else len(ids) - len(self._content(text))
         content = self._content(text)
-        keep = max(1, self.room - overhead)
-        while True:
+        keep = self.room - overhead
+        while keep > 0:
             tail = self.loaded.tokenizer.decode(content[-keep:], skip_special_tokens=True)
             ids = self._ids(tail)
-            if len(ids) <= self.room or keep == 1:
-                return ids[-self.room :], True
-            keep = max(1, keep - (len(ids) - self.room))
+            if len(ids) <= self.room:
+                return ids, True
+            keep -= len(ids) - self.room  # re-tokenized text can come out longer
+        raise UsageError(
+            f"the prompt format alone takes {overhead} tokens; the model takes at most "
+            f"{self.room} with --max-new-tokens {self.options.max_new_tokens}",
+            hint="lower --max-new-tokens",
+        )
 
     def _content(self, text: str) -> list[int]:
         return encode(self.loaded.tokenizer, [text])[0]
