@@ -25,6 +25,7 @@ from llmcli.models.base import Family, LoadedModel, ModelChoice
 from llmcli.models.quiet import quiet_transformers
 from llmcli.models.registry import SPECS, ModelRef, SourceKind, resolve
 from llmcli.models.runtime.base import Runtime
+from llmcli.models.runtime.tokens import window_limit
 from llmcli.models.threads import apply_threads
 
 Notice = Callable[[str], None]
@@ -273,7 +274,7 @@ def _load_folder(
         warned["sequence-length-is-longer-than-the-specified-maximum"] = True
     if family is Family.CAUSAL:
         _prepare_causal_tokenizer(tokenizer, runtime)
-    context = _context_length(tokenizer, config)
+    context = window_limit(tokenizer, config)
     if context is not None:
         extra["context_length"] = context
     extra["architecture"] = (config.architectures or [type(model).__name__])[0]
@@ -372,20 +373,6 @@ def _prepare_causal_tokenizer(tokenizer: Any, runtime: Runtime) -> None:
     generation = runtime.generation_config
     if generation is not None and generation.pad_token_id is None:
         generation.pad_token_id = tokenizer.pad_token_id
-
-
-def _context_length(tokenizer: Any, config: Any) -> int | None:
-    # Tokenizers without a limit report a huge sentinel (1e30); positions bound it too.
-    limits = [
-        value
-        for value in (
-            getattr(tokenizer, "model_max_length", None),
-            getattr(config, "max_position_embeddings", None),
-            getattr(config, "n_positions", None),
-        )
-        if isinstance(value, int) and 0 < value < 10_000_000
-    ]
-    return min(limits) if limits else None
 
 
 # --- local directories ------------------------------------------------------------------

@@ -227,8 +227,8 @@ class GenerateTask:
                 hint="shorten it, lower --max-new-tokens, or pass --truncate left",
             )
         # Keep the end of the text, and all of the prompt format around it.
-        overhead = len(self._ids("")) if self.chat else len(ids) - len(self._content(text))
         content = self._content(text)
+        overhead = len(self._ids("")) if self.chat else len(ids) - len(content)
         keep = self.room - overhead
         while keep > 0:
             tail = self.loaded.tokenizer.decode(content[-keep:], skip_special_tokens=True)

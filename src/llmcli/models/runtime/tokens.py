@@ -28,22 +28,27 @@ class Weights(Protocol):
     def tokenizer(self) -> Any: ...
 
 
+def window_limit(tokenizer: Any, config: Any) -> int | None:
+    """The tokens a tokenizer and config allow at once; None when neither says."""
+    # Tokenizers without a limit report a huge sentinel (1e30); positions bound it too.
+    limits = [
+        value
+        for value in (
+            getattr(tokenizer, "model_max_length", None),
+            getattr(config, "max_position_embeddings", None),
+            getattr(config, "n_positions", None),
+        )
+        if isinstance(value, int) and 0 < value < 10_000_000
+    ]
+    return min(limits) if limits else None
+
+
 def context_length(loaded: LoadedModel) -> int:
     """Tokens the model can take at once, from the loader, tokenizer or config."""
     value = loaded.extra.get("context_length")
     if isinstance(value, int) and value > 0:
         return value
-    config = loaded.config
-    limits = [
-        v
-        for v in (
-            getattr(loaded.tokenizer, "model_max_length", None),
-            getattr(config, "max_position_embeddings", None),
-            getattr(config, "n_positions", None),
-        )
-        if isinstance(v, int) and 0 < v < 10_000_000
-    ]
-    return min(limits) if limits else FALLBACK_CONTEXT
+    return window_limit(loaded.tokenizer, loaded.config) or FALLBACK_CONTEXT
 
 
 def encode(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
