@@ -260,7 +260,7 @@ class Workload:
         if self.model is not None:
             options += ["--model", self.model]
         if self.task == "summarize":
-            options += ["--max-length", str(self.max_new)]
+            options += ["--method", "abstractive", "--max-length", str(self.max_new)]
             if self.min_new:
                 options += ["--min-length", str(self.min_new)]
         if self.task == "translate":
@@ -391,7 +391,8 @@ def make_workloads(keys: Sequence[str], sizes: Sizes, folders: dict[str, str]) -
         elif key == "smollm2-summarize":
             f = folders[key]
             out.append(
-                Workload(key, "SmolLM2-135M-Instruct (built-in default), `summarize`, "
+                Workload(key, "SmolLM2-135M-Instruct (built-in default), "
+                         "`summarize --method abstractive`, "
                          f"at most {sizes.summary_tokens} new tokens",
                          "summarize", "generate", "causal", f, None, "paragraphs",
                          sizes.summarize, max_new=sizes.summary_tokens)
@@ -640,7 +641,11 @@ def _settings(w: Workload, batch_size: int | None) -> Any:
     if w.task == "summarize":
         from llmcli.tasks.summarize import SummarizeSettings
 
-        return SummarizeSettings(max_length=int(w.max_new or 128), min_length=w.min_new, **extra)
+        # Written summaries: the built-in models would default to extraction, which
+        # generates nothing and is not what these rows measure.
+        return SummarizeSettings(
+            max_length=int(w.max_new or 128), min_length=w.min_new, method="abstractive", **extra
+        )
     if w.task == "generate":
         from llmcli.tasks.generate import GenerateSettings
 
@@ -667,6 +672,9 @@ def worker_core(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
         backend=spec["backend"],
         compute_type=spec["compute_type"] if spec["backend"] != "torch" else "auto",
         languages=("en", str(w.target)) if w.task == "translate" else None,
+        # bench/precision.py's rows; the default path otherwise.
+        dtype=spec.get("dtype", "auto"),
+        quantize=spec.get("quantize", "auto"),
     )
     loaded = load_model(choice, w.task)
     _threads(spec["threads"])  # the same thread count as every other path
@@ -694,11 +702,17 @@ def worker_core(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:
             entry["probs"] = list(scores.values())  # in the task's label order
             entry["label"] = r.fields["label"]
         out.append(entry)
+    weights = getattr(loaded.model, "named_parameters", None)
     return {
         "load_s": load_s,
         "wall": wall,
         "cpu": cpu,
         "results": out,
+        # For bench/precision.py's share of a ceiling (a classifier's forward FLOPs).
+        "params": sum(p.numel() for n, p in weights() if "embed" not in n) if weights else 0,
+        "tokens": sum(len(loaded.tokenizer(t)["input_ids"]) for t in texts)
+        if w.kind == "classify"
+        else 0,
         "generations": [[p, n, s] for p, n, s in log],
         "jobs": [[len(p), s] for p, _, s in log],
     }

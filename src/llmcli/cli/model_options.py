@@ -32,7 +32,17 @@ Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.",
 Dtype = Annotated[
     str,
     typer.Option(
-        "--dtype", help="auto (bfloat16 on cuda, float32 on cpu), float32, float16, bfloat16."
+        "--dtype",
+        help="auto, float32, float16, bfloat16. auto: bfloat16 on cuda; on a CPU with native "
+        "bfloat16, bfloat16 where it passed the task's quality gate; else float32.",
+    ),
+]
+Quantize = Annotated[
+    str,
+    typer.Option(
+        "--quantize",
+        help="auto, none or int8: dynamic int8 Linear layers on the CPU (torch backend). "
+        "auto: int8 only where it passed the task's quality gate.",
     ),
 ]
 BatchSize = Annotated[

@@ -50,6 +50,8 @@ class ModelChoice:
     threads: int | None = None  # None: OMP_NUM_THREADS, else the physical cores
     backend: str = "torch"
     compute_type: str = "auto"  # CTranslate2's precision
+    #: Dynamic int8 Linear layers on the CPU: auto (where measured safe), none, int8.
+    quantize: str = "auto"
     #: (source, target) for translation: picks a default model that covers the pair.
     languages: tuple[str, str] | None = None
 
@@ -73,6 +75,9 @@ class ModelChoice:
             raise UsageError("--compute-type needs --backend ctranslate2")
         if self.threads is not None and self.threads < 1:
             raise UsageError("threads must be at least 1")
+        from llmcli.models.precision import check_options
+
+        check_options(self.dtype, self.quantize, self.backend)
 
 
 @dataclass
@@ -101,6 +106,10 @@ class LoadedModel:
         record["family"] = self.family.value
         record["device"] = self.device
         record["dtype"] = self.dtype
+        if "quantize" in self.extra:
+            record["quantize"] = self.extra["quantize"]
+        if "precision" in self.extra:
+            record["precision"] = self.extra["precision"]
         record["backend"] = self.backend
         if self.device == "cpu" and "threads" in self.extra:
             record["threads"] = self.extra["threads"]

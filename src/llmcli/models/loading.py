@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 from llmcli.errors import ModelUnavailableError, UsageError, first_line
 from llmcli.models import builtin, cache, ct2, tokenizer_cache
 from llmcli.models.base import Family, LoadedModel, ModelChoice
+from llmcli.models.precision import Precision, check_device, quantize_int8
 from llmcli.models.quiet import quiet_transformers
 from llmcli.models.registry import SPECS, ModelRef, SourceKind, resolve
 from llmcli.models.runtime.base import Runtime
@@ -58,8 +59,10 @@ class Engine:
     """How weights run: the backend, its precision (dtype or compute type), CPU threads."""
 
     backend: str
-    dtype: str
+    dtype: str  # the torch dtype, possibly "auto"; CTranslate2's compute type
     threads: int
+    quantize: str = "none"  # torch: auto, none or int8
+    task: str = ""  # what the model is loaded for (automatic precision is per task)
 
 
 _cache_lock = threading.Lock()
@@ -89,10 +92,25 @@ def load_model(
     thread_count = apply_threads(choice.threads, env)
     if choice.backend == "ctranslate2":
         dtype_name = ct2.resolve_compute_type(choice.compute_type, torch_device)
+        quantize = "none"
     else:
-        dtype_name = resolve_dtype(choice.dtype, torch_device)
-    engine = Engine(choice.backend, dtype_name, thread_count)
-    key = (ref.kind.value, ref.target, torch_device, dtype_name, choice.backend, str(thread_count))
+        # Resolved once the model's family is known (its config): see models/precision.
+        # What the device cannot run is refused now, before a model is prepared.
+        dtype_name, quantize = choice.dtype, choice.quantize
+        check_device(dtype_name, quantize, torch_device, env)
+    engine = Engine(choice.backend, dtype_name, thread_count, quantize, task)
+    # An automatic precision depends on the task (each task has its own quality gate).
+    auto = choice.backend == "torch" and "auto" in (dtype_name, quantize)
+    key = (
+        ref.kind.value,
+        ref.target,
+        torch_device,
+        dtype_name,
+        quantize,
+        task if auto else "",
+        choice.backend,
+        str(thread_count),
+    )
     with _cache_lock:
         loaded = _cache.get(key)
         if loaded is None:
@@ -152,18 +170,6 @@ def resolve_device(device: str) -> str:
             raise UsageError("device 'mps' is not available here", hint="use --device cpu")
         return device
     raise UsageError(f"invalid device {device!r}", hint="one of auto, cpu, cuda, cuda:N, mps")
-
-
-def resolve_dtype(dtype: str, device: str) -> str:
-    """``auto`` → bfloat16 on CUDA (float16 where it lacks bf16), float32 elsewhere."""
-    ModelChoice(dtype=dtype).check()
-    if dtype != "auto":
-        return dtype
-    if device.startswith("cuda"):
-        import torch
-
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    return "float32"
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -244,6 +250,7 @@ def _load_folder(
         ) from exc
     extra["threads"] = engine.threads
     runtime: Runtime
+    dtype = engine.dtype
     if engine.backend == "ctranslate2":
         from llmcli.models.runtime.ct2_runtime import CT2Runtime
 
@@ -261,10 +268,16 @@ def _load_folder(
             model, tokenizer, family, device, ct2.generation_config(folder, config)
         )
     else:
+        from llmcli.models.precision import resolve as resolve_precision
         from llmcli.models.runtime.torch_runtime import TorchRuntime
 
-        model = _torch_weights(auto_class, folder, what, device, engine.dtype, notice)
+        chosen = resolve_precision(engine.dtype, engine.quantize, device, engine.task, family, env)
+        model = _torch_weights(auto_class, folder, what, device, chosen, notice)
         runtime = TorchRuntime(model, tokenizer, family, device)
+        dtype = chosen.dtype
+        extra["precision"] = chosen.reason
+        if chosen.quantize:
+            extra["quantize"] = chosen.quantize
 
     # Tasks chunk inputs to the model's window themselves, after counting tokens of whole
     # texts; transformers' "sequence length is longer than the maximum" warning about
@@ -286,7 +299,7 @@ def _load_folder(
         source=source,
         revision=revision,
         device=device,
-        dtype=engine.dtype,
+        dtype=dtype,
         extra=extra,
         config=config,
         runtime=runtime,
@@ -299,7 +312,12 @@ def tokenizer_cache_dir(env: Mapping[str, str]) -> Path:
 
 
 def _torch_weights(
-    auto_class: Any, folder: Path, what: str, device: str, dtype: str, notice: Notice | None
+    auto_class: Any,
+    folder: Path,
+    what: str,
+    device: str,
+    chosen: Precision,
+    notice: Notice | None,
 ) -> Any:
     import torch
 
@@ -307,7 +325,7 @@ def _torch_weights(
         model, info = auto_class.from_pretrained(
             folder,
             local_files_only=True,
-            dtype=getattr(torch, dtype),
+            dtype=getattr(torch, chosen.dtype),
             output_loading_info=True,
         )
     except Exception as exc:
@@ -329,6 +347,8 @@ def _torch_weights(
             hint="try --device cpu or a smaller --dtype",
         ) from exc
     model.eval()
+    if chosen.quantize == "int8":
+        model = quantize_int8(model)
     return model
 
 
