@@ -2,11 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from eval_support import EN_SYS_A, EN_SYS_B, read_lines, write_lines
+from llmcli.models import precision as _precision
+
+_REAL_PROBE = _precision.probe_cpu
+
+
+@pytest.fixture(autouse=True, scope="session")
+def float32_cpu() -> Iterator[None]:
+    """Tests run as on a CPU without native bfloat16, so ``--dtype auto`` is float32.
+
+    Many tests compare batched and unbatched scores at 1e-5, which bfloat16's rounding
+    would not meet; the precision tests stub the probe themselves (``cpu_with``), and
+    the real-model tests run the real default (``real_cpu``). Session-wide, so models
+    that module fixtures load are float32 too.
+    """
+    from llmcli.models import precision
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(precision, "probe_cpu", lambda: precision.CpuUnits(None, None))
+        patch.setenv(precision.BF16_ENV, "0")  # for llmcli run in a child process
+        yield
+
+
+@pytest.fixture
+def real_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo :func:`float32_cpu`: this CPU's real units decide ``--dtype auto``."""
+    from llmcli.models import precision
+
+    monkeypatch.setattr(precision, "probe_cpu", _REAL_PROBE)
+    monkeypatch.delenv(precision.BF16_ENV, raising=False)
+
+
+@pytest.fixture
+def cpu_with(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Stub the CPU probe: ``cpu_with(bf16="AMX-BF16", int8="AMX-INT8")``; None: absent."""
+    from llmcli.models import precision
+
+    def stub(bf16: str | None = "AVX512-BF16", int8: str | None = "VNNI") -> None:
+        monkeypatch.setattr(precision, "probe_cpu", lambda: precision.CpuUnits(bf16, int8))
+        monkeypatch.delenv(precision.BF16_ENV, raising=False)
+
+    return stub
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ def next_token(loaded: loading.LoadedModel, prompt: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("real_cpu")
 def test_smollm2_prepared_and_loaded(llmcli_test_home: Path) -> None:
     import torch
 
@@ -82,6 +83,7 @@ def test_smollm2_prepared_and_loaded(llmcli_test_home: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("real_cpu")
 @pytest.mark.skipif(
     os.environ.get("LLMCLI_TEST_GEMMA", "") != "1",
     reason="set LLMCLI_TEST_GEMMA=1: a 240 MB download and minutes of conversion",

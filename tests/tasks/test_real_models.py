@@ -21,7 +21,8 @@ from llmcli.tasks.summarize import SummarizeSettings
 from llmcli.tasks.translate import TranslateSettings
 
 Real = Callable[[str], LoadedModel]
-pytestmark = pytest.mark.slow
+# The default precision of this CPU, as users get it (bfloat16 where gated and native).
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("real_cpu")]
 
 PARAGRAPH = (
     "The city council of Millbrook voted on Tuesday to turn the old railway station into "

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 from llmcli.errors import ModelUnavailableError, UsageError, first_line
 from llmcli.models import builtin, cache, ct2, tokenizer_cache
 from llmcli.models.base import Family, LoadedModel, ModelChoice
-from llmcli.models.precision import Precision, check_device, quantize_int8
+from llmcli.models.precision import Precision, check_device, cpu_units, quantize_int8
 from llmcli.models.quiet import quiet_transformers
 from llmcli.models.registry import SPECS, ModelRef, SourceKind, resolve
 from llmcli.models.runtime.base import Runtime
@@ -87,7 +87,6 @@ def load_model(
     env = os.environ if env is None else env
     choice.check()
     require_model_extra()
-    ref = resolve(choice.model, task, env, choice.languages)
     torch_device = resolve_device(choice.device)
     thread_count = apply_threads(choice.threads, env)
     if choice.backend == "ctranslate2":
@@ -95,11 +94,13 @@ def load_model(
         quantize = "none"
     else:
         # Resolved once the model's family is known (its config): see models/precision.
-        # What the device cannot run is refused now, before a model is prepared.
+        # What the device cannot run is refused now, before a model is looked for.
         dtype_name, quantize = choice.dtype, choice.quantize
         check_device(dtype_name, quantize, torch_device, env)
+    ref = resolve(choice.model, task, env, choice.languages)
     engine = Engine(choice.backend, dtype_name, thread_count, quantize, task)
-    # An automatic precision depends on the task (each task has its own quality gate).
+    # An automatic precision depends on the task (each task has its own quality gate)
+    # and on what the CPU computes natively.
     auto = choice.backend == "torch" and "auto" in (dtype_name, quantize)
     key = (
         ref.kind.value,
@@ -107,7 +108,7 @@ def load_model(
         torch_device,
         dtype_name,
         quantize,
-        task if auto else "",
+        f"{task} {cpu_units(env)}" if auto else "",
         choice.backend,
         str(thread_count),
     )
