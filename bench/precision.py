@@ -24,6 +24,7 @@ Two parts, each writing its own section:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -166,9 +167,9 @@ def gate_summarize(models: Models, docs: list[dict[str, Any]], method: str) -> O
     short = quality.read_jsonl("summarize.jsonl", None)
     items = [(d["text"], d["reference"]) for d in short]
     if method == "extractive":  # cheap: every long document
-        items += [(d["text"], d["summary"]) for d in docs]
+        items += [(d["text"], d["reference"]) for d in docs]
     else:  # the model writes: the English long documents
-        items += [(d["text"], d["summary"]) for d in docs if d["language"] == "en"]
+        items += [(d["text"], d["reference"]) for d in docs if d["language"] == "en"]
     task = models.task("summarize", SummarizeSettings(method=method))
     results, per_item = run_timed(task, [TaskInput(text) for text, _ in items])
     hyps = [r.text for r in results]
@@ -242,12 +243,30 @@ def same_share(a: list[Any], b: list[Any]) -> float:
     return sum(x == y for x, y in zip(a, b, strict=True)) / max(1, len(a))
 
 
+OUT = report.REPO / "bench" / "out" / "precision"
+
+
+def cached_outcome(gate: Gate, setting: Setting, reuse: bool) -> Outcome:
+    """Run ``gate`` at ``setting``, keeping its outcome in bench/out/precision/ so that a
+    later ``--reuse`` run (after a crash, or to redo one gate) need not run it again."""
+    from llmcli.models.loading import clear_cache
+
+    key = "".join(c if c.isalnum() else "-" for c in f"{gate.name}-{setting.name}")
+    path = OUT / f"{key}.json"
+    if reuse and path.exists():
+        return Outcome(**json.loads(path.read_text(encoding="utf-8")))
+    clear_cache()
+    outcome = gate.run(Models(setting))
+    OUT.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(outcome)), encoding="utf-8")
+    return outcome
+
+
 def run_gates(
-    docs: list[dict[str, Any]], chosen: Sequence[str], beams: int
+    docs: list[dict[str, Any]], chosen: Sequence[str], beams: int, reuse: bool = False
 ) -> tuple[str, dict[tuple[str, Family], list[str]]]:
     """Every gate at every setting; the section and, per (task, family), what passed."""
     from llmcli.models import precision
-    from llmcli.models.loading import clear_cache
 
     rows: list[list[str]] = []
     failed: dict[tuple[str, Family], set[str]] = {}
@@ -258,12 +277,13 @@ def run_gates(
         covered.update(gate.covers)
         for setting in SETTINGS:
             _progress(f"{gate.name}: {setting.name}")
-            clear_cache()
-            outcome = gate.run(Models(setting))
+            outcome = cached_outcome(gate, setting, reuse)
             times[(gate.name, setting.name)] = outcome.per_item
             if reference is None:
                 reference = outcome
-            same = same_share(outcome.outputs, reference.outputs)
+            same = same_share(
+                [json.dumps(o) for o in outcome.outputs], [json.dumps(o) for o in reference.outputs]
+            )
             delta = outcome.score - reference.score
             if setting is FLOAT32:
                 verdict = "reference"
@@ -464,6 +484,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workloads", default=",".join(SPEED_WORKLOADS))
     parser.add_argument("--quick", action="store_true", help="small speed sizes (smoke run)")
     parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
+    parser.add_argument(
+        "--reuse", action="store_true", help="gates: reuse outcomes kept in bench/out/precision/"
+    )
     parser.add_argument("--no-doc", action="store_true", help="print only")
     args = parser.parse_args(argv)
     parts = {p.strip() for p in args.part.split(",")}
@@ -481,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         docs = quality.read_longdocs(None, ids)
         chosen = [g.strip() for g in args.gates.split(",") if g.strip()]
         before = report.load_average()
-        body, _ = run_gates(docs, chosen, args.translate_beams)
+        body, _ = run_gates(docs, chosen, args.translate_beams, args.reuse)
         text = f"{body}\n{cpu}.\n\n{report.machine_block(info, before, report.load_average())}\n"
         print(text, flush=True)
         if not args.no_doc:
