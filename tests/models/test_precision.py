@@ -49,9 +49,9 @@ def test_auto_is_float32_without_native_bfloat16(cpu_with: CpuWith) -> None:
 
 def test_a_family_without_a_passed_gate_stays_float32(cpu_with: CpuWith) -> None:
     cpu_with(bf16="AMX-BF16", int8="AMX-INT8")
-    # Classifiers were never gated here: no real classifier weights to measure.
-    assert Family.CLASSIFIER not in {f for _, f in precision.AUTO_CPU}
-    chosen = resolve("auto", "auto", "cpu", "sentiment", CLASSIFIER, {})
+    # Extractive QA models were never gated here: no real weights to measure.
+    assert Family.EXTRACTIVE_QA not in {f for _, f in precision.AUTO_CPU}
+    chosen = resolve("auto", "auto", "cpu", "ask", Family.EXTRACTIVE_QA, {})
     assert chosen.dtype == "float32" and chosen.quantize is None
     assert "no faster setting passed the gate" in chosen.reason
 
@@ -101,7 +101,7 @@ def test_auto_on_cuda_and_mps(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
-    assert resolve("auto", "auto", "cuda", "sentiment", CLASSIFIER, {}).dtype == "bfloat16"
+    assert resolve("auto", "auto", "cuda", "ask", Family.SEQ2SEQ, {}).dtype == "bfloat16"
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert resolve("auto", "auto", "cuda:1", "sentiment", CLASSIFIER, {}).dtype == "float16"
     assert resolve("auto", "auto", "mps", "sentiment", CAUSAL, {}).dtype == "float32"

@@ -23,6 +23,7 @@ from llmcli.errors import ModelUnavailableError, UsageError, first_line
 from llmcli.models import builtin, cache, ct2, tokenizer_cache
 from llmcli.models.base import Family, LoadedModel, ModelChoice
 from llmcli.models.precision import Precision, check_device, cpu_units, quantize_int8
+from llmcli.models.precision import resolve as resolve_precision
 from llmcli.models.quiet import quiet_transformers
 from llmcli.models.registry import SPECS, ModelRef, SourceKind, resolve
 from llmcli.models.runtime.base import Runtime
@@ -269,7 +270,6 @@ def _load_folder(
             model, tokenizer, family, device, ct2.generation_config(folder, config)
         )
     else:
-        from llmcli.models.precision import resolve as resolve_precision
         from llmcli.models.runtime.torch_runtime import TorchRuntime
 
         chosen = resolve_precision(engine.dtype, engine.quantize, device, engine.task, family, env)
