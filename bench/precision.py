@@ -581,6 +581,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         chosen = [g.strip() for g in args.gates.split(",") if g.strip()]
         before = report.load_average()
         body, _ = run_gates(docs, chosen, args.translate_beams, args.reuse)
+        if args.reuse:
+            body += (
+                "\nRun with `--reuse`: each gate outcome kept in bench/out/precision/ by an "
+                "earlier run of this script (same code of the task adapters) was taken from "
+                "there, timings included, rather than run again.\n"
+            )
         text = f"{body}\n{cpu}.\n\n{report.machine_block(info, before, report.load_average())}\n"
         print(text, flush=True)
         if not args.no_doc:
