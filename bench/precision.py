@@ -24,6 +24,7 @@ Two parts, each writing its own section:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -87,10 +88,10 @@ class Models:
     def __init__(self, setting: Setting) -> None:
         self.setting = setting
 
-    def reader(self, task: str) -> Any:
+    def reader(self, task: str, model: str | None = None) -> Any:
         from llmcli.models.loading import load_model
 
-        return load_model(self.setting.choice(), task)
+        return load_model(self.setting.choice(model), task)
 
     def context(self) -> TaskContext:
         from llmcli.models.embedding import Embedder
@@ -102,10 +103,10 @@ class Models:
 
         return TaskContext(None, embedder, DEFAULTS["embed"])
 
-    def task(self, name: str, settings: Any) -> Any:
+    def task(self, name: str, settings: Any, model: str | None = None) -> Any:
         from llmcli.tasks.registry import build_task
 
-        return build_task(name, self.reader(name), settings, self.context())
+        return build_task(name, self.reader(name, model), settings, self.context())
 
 
 @dataclass
@@ -125,11 +126,12 @@ def run_timed(task: Any, inputs: list[TaskInput]) -> tuple[list[Any], float]:
     return results, (time.perf_counter() - start) / max(1, len(inputs))
 
 
-def gate_sentiment(models: Models) -> Outcome:
+def gate_sentiment(models: Models, model: str | None = None) -> Outcome:
+    """Labels of every review (both sets) by ``model`` (default: the built-in one)."""
     data = quality.read_jsonl("sentiment.jsonl", None) + quality.read_jsonl(
         "sentiment_heldout.jsonl", None
     )
-    task = models.task("sentiment", SentimentSettings())
+    task = models.task("sentiment", SentimentSettings(), model)
     results, per_item = run_timed(task, [TaskInput(d["text"]) for d in data])
     labels = [r.fields["label"] for r in results]
     accuracy = sum(a == d["label"] for a, d in zip(labels, data, strict=True)) / len(data)
@@ -137,23 +139,15 @@ def gate_sentiment(models: Models) -> Outcome:
 
 
 def gate_ask(models: Models, docs: list[dict[str, Any]]) -> Outcome:
-    task = models.task("ask", AskSettings())
+    answered, seconds = quality.ask_documents(models.task("ask", AskSettings()), docs)
     outputs: list[tuple[str | None, bool]] = []
     hits = answerable = 0
-    seconds = 0.0
-    for d in docs:
-        inputs = [
-            TaskInput(d["text"], question=q["question"], source=d["id"]) for q in d["questions"]
-        ]
-        start = time.perf_counter()
-        results = task.run(inputs)
-        seconds += time.perf_counter() - start
-        for q, r in zip(d["questions"], results, strict=True):
-            answer = r.fields.get("answer")
-            outputs.append((answer, r.fields.get("answerable") is not False))
-            if q["answer"] is not None:
-                answerable += 1
-                hits += quality.contains(answer, [q["answer"], *q.get("accept", [])])
+    for _, q, r in answered:
+        answer = r.fields.get("answer")
+        outputs.append((answer, r.fields.get("answerable") is not False))
+        if q["answer"] is not None:
+            answerable += 1
+            hits += quality.contains(answer, [q["answer"], *q.get("accept", [])])
     return Outcome(outputs, 100 * hits / max(1, answerable), seconds / len(outputs), {})
 
 
@@ -241,22 +235,6 @@ def minilm_classifier() -> str:
     return str(folder)
 
 
-def gate_classifier(models: Models) -> Outcome:
-    """Sentiment labels of :func:`minilm_classifier` on every review (both sets)."""
-    from llmcli.models.loading import load_model
-    from llmcli.tasks.registry import build_task
-
-    data = quality.read_jsonl("sentiment.jsonl", None) + quality.read_jsonl(
-        "sentiment_heldout.jsonl", None
-    )
-    loaded = load_model(models.setting.choice(minilm_classifier()), "sentiment")
-    task = build_task("sentiment", loaded, SentimentSettings(), TaskContext())
-    results, per_item = run_timed(task, [TaskInput(d["text"]) for d in data])
-    labels = [r.fields["label"] for r in results]
-    accuracy = sum(a == d["label"] for a, d in zip(labels, data, strict=True)) / len(data)
-    return Outcome(labels, 100 * accuracy, per_item, {})
-
-
 @dataclass
 class Gate:
     """One quality gate: which (task, family) pairs it stands for and how it is judged."""
@@ -277,7 +255,8 @@ def gates(docs: list[dict[str, Any]], chosen: Sequence[str], beams: int) -> list
                  "accuracy", gate_sentiment, "same", LABELS_SAME),
             Gate("sentiment labels (classifier: minilm's encoder, a head fitted here)",
                  (("sentiment", Family.CLASSIFIER),),
-                 "accuracy", gate_classifier, "same", LABELS_SAME),
+                 "accuracy", lambda m: gate_sentiment(m, minilm_classifier()), "same",
+                 LABELS_SAME),
         ],
         "ask": [
             Gate("ask answers (SmolLM2 + minilm, long documents)",
@@ -315,12 +294,14 @@ def same_share(a: list[Any], b: list[Any]) -> float:
 OUT = report.REPO / "bench" / "out" / "precision"
 
 
-def cached_outcome(gate: Gate, setting: Setting, reuse: bool) -> Outcome:
+def cached_outcome(gate: Gate, setting: Setting, reuse: bool, scope: str) -> Outcome:
     """Run ``gate`` at ``setting``, keeping its outcome in bench/out/precision/ so that a
     later ``--reuse`` run (after a crash, or to redo one gate) need not run it again."""
     from llmcli.models.loading import clear_cache
 
-    key = "".join(c if c.isalnum() else "-" for c in f"{gate.name}-{setting.name}")
+    # ``scope`` (the long documents used) is part of the key: a --docs subset is another run.
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:8]
+    key = "".join(c if c.isalnum() else "-" for c in f"{gate.name}-{setting.name}-{digest}")
     path = OUT / f"{key}.json"
     if reuse and path.exists():
         return Outcome(**json.loads(path.read_text(encoding="utf-8")))
@@ -346,7 +327,7 @@ def run_gates(
         covered.update(gate.covers)
         for setting in SETTINGS:
             _progress(f"{gate.name}: {setting.name}")
-            outcome = cached_outcome(gate, setting, reuse)
+            outcome = cached_outcome(gate, setting, reuse, ",".join(d["id"] for d in docs))
             times[(gate.name, setting.name)] = outcome.per_item
             if reference is None:
                 reference = outcome

@@ -302,6 +302,24 @@ def bench_ask_10k(model: LoadedModel, docs: list[dict[str, Any]]) -> str:
     )
 
 
+def ask_documents(
+    task: Any, docs: list[dict[str, Any]]
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any], TaskResult]], float]:
+    """Every question of ``docs``, one ``task.run`` per document: (document, question,
+    result) triples in order, and the seconds the runs took."""
+    answered = []
+    seconds = 0.0
+    for d in docs:
+        inputs = [
+            TaskInput(d["text"], question=q["question"], source=d["id"]) for q in d["questions"]
+        ]
+        start = time.perf_counter()
+        results = task.run(inputs)
+        seconds += time.perf_counter() - start
+        answered += [(d, q, r) for q, r in zip(d["questions"], results, strict=True)]
+    return answered, seconds
+
+
 def bench_ask_long(model: LoadedModel, docs: list[dict[str, Any]], batch: int | None) -> str:
     """Every question of the long documents, before and after retrieval became the default."""
     variants: list[tuple[str, AskSettings]] = [
@@ -316,31 +334,24 @@ def bench_ask_long(model: LoadedModel, docs: list[dict[str, Any]], batch: int | 
     for label, settings in variants:
         task = build("ask", model, settings)
         seen: list[dict[str, Any]] = []  # one per question: the gold and what came back
-        seconds = 0.0
-        for d in docs:
-            inputs = [
-                TaskInput(d["text"], question=q["question"], source=d["id"]) for q in d["questions"]
-            ]
-            start = time.perf_counter()
-            results = task.run(inputs)
-            seconds += time.perf_counter() - start
-            for q, r in zip(d["questions"], results, strict=True):
-                f = r.fields
-                golds = [q["answer"], *q.get("accept", [])] if q["answer"] is not None else []
-                seen.append(
-                    {
-                        "doc": d["id"],
-                        "language": d["language"],
-                        "position": q["position"],
-                        "question": q["question"],
-                        "golds": golds,
-                        "answer": f.get("answer"),
-                        "flagged": f.get("answerable") is False,
-                        "span": f.get("start") is not None
-                        and d["text"][f["start"] : f["end"]] == f.get("answer"),
-                        "hit": bool(golds) and contains(f.get("answer"), golds),
-                    }
-                )
+        answered, seconds = ask_documents(task, docs)
+        for d, q, r in answered:
+            f = r.fields
+            golds = [q["answer"], *q.get("accept", [])] if q["answer"] is not None else []
+            seen.append(
+                {
+                    "doc": d["id"],
+                    "language": d["language"],
+                    "position": q["position"],
+                    "question": q["question"],
+                    "golds": golds,
+                    "answer": f.get("answer"),
+                    "flagged": f.get("answerable") is False,
+                    "span": f.get("start") is not None
+                    and d["text"][f["start"] : f["end"]] == f.get("answer"),
+                    "hit": bool(golds) and contains(f.get("answer"), golds),
+                }
+            )
         known = [x for x in seen if x["golds"]]
         unknown = [x for x in seen if not x["golds"]]
         exact = sum(_scoring.exact_match(x["answer"], x["golds"]) for x in known)
