@@ -264,7 +264,7 @@ class Workload:
             if self.min_new:
                 options += ["--min-length", str(self.min_new)]
         if self.task == "translate":
-            options += ["--to", str(self.target)]
+            options += ["--to", str(self.target), "--num-beams", "1"]
         if self.task == "generate":
             options += ["--greedy", "--max-new-tokens", str(self.max_new)]
         return options
@@ -408,7 +408,7 @@ def make_workloads(keys: Sequence[str], sizes: Sizes, folders: dict[str, str]) -
         elif key == "gemma-translate":
             f = folders[key]
             out.append(
-                Workload(key, "Gemma 3 270M (built-in default), `translate --to fr`",
+                Workload(key, "Gemma 3 270M (built-in default), `translate --to fr --num-beams 1`",
                          "translate", "generate", "causal", f, None, "sentences",
                          sizes.translate, target="fr")
             )  # fmt: skip
@@ -652,7 +652,8 @@ def _settings(w: Workload, batch_size: int | None) -> Any:
         return GenerateSettings(do_sample=False, max_new_tokens=int(w.max_new or 32), **extra)
     from llmcli.tasks.translate import TranslateSettings
 
-    return TranslateSettings(target=str(w.target), markdown=False, **extra)
+    # Greedy, as the naive loop decodes (the command's default is beam search).
+    return TranslateSettings(target=str(w.target), markdown=False, num_beams=1, **extra)
 
 
 def worker_core(spec: dict[str, Any], texts: list[str]) -> dict[str, Any]:

@@ -199,7 +199,14 @@ def translate_command(
         int | None,
         typer.Option("--max-length", help="Most new tokens per segment (default: 2x input)."),
     ] = None,
-    num_beams: NumBeams = 1,
+    num_beams: Annotated[
+        int | None,
+        typer.Option(
+            "--num-beams",
+            help="Beam search width (1 = greedy). Default: 2, or 1 with --sample.",
+            show_default=False,
+        ),
+    ] = None,
     sample: Sample = False,
     temperature: Temperature = 1.0,
     seed: Seed = 0,
@@ -230,7 +237,7 @@ def translate_command(
 ) -> None:
     """Translate each document or line; whole files keep their Markdown structure."""
     from llmcli.inputs import require_input
-    from llmcli.tasks.translate import TranslateSettings, check_languages_early
+    from llmcli.tasks.translate import DEFAULT_BEAMS, TranslateSettings, check_languages_early
 
     env = current_environment(ctx)
     mode = input_mode(lines, jsonl)
@@ -242,7 +249,7 @@ def translate_command(
         max_length=max_length,
         max_input_tokens=max_input_tokens,
         markdown=mode is InputMode.WHOLE,
-        num_beams=num_beams,
+        num_beams=num_beams if num_beams is not None else 1 if sample else DEFAULT_BEAMS,
         do_sample=sample,
         temperature=temperature,
         seed=seed,
