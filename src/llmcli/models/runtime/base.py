@@ -67,8 +67,10 @@ class GenerateRequest:
     length_penalty: float | None = None
     #: Per-token log-probabilities (greedy), or the winner's score (beam search).
     want_logprobs: bool = False
-    #: Greedy only: each prompt's own cap below ``max_new_tokens``; a batch runs to its
-    #: longest and each row is cut at its own, as a separate call per limit would give.
+    #: Each prompt's own cap below ``max_new_tokens``; a batch runs to its longest and
+    #: each row is cut at its own, as a separate call per limit would give (beam search
+    #: then stops a row at its first ``num_beams`` finished hypotheses, so the batch's
+    #: longest limit does not change it; a row cut at its own limit is unfinished).
     limits: Sequence[int] | None = None
     processor: ProcessorFactory | None = None
     #: Decoding may end once the text holds one of these (the caller still cuts it).

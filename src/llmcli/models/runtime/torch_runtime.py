@@ -201,6 +201,10 @@ def generate(
         kwargs.update(return_dict_in_generate=True, output_scores=True)
     if length_penalty is not None:
         kwargs["length_penalty"] = length_penalty
+    if limits is not None and decoding.num_beams > 1:
+        # transformers' default stopping rule for beams looks at max_new_tokens, which a
+        # batch with limits sets to its longest row's: stop each row on its own instead.
+        kwargs["early_stopping"] = True
     if request.stop_strings:
         kwargs.update(stop_strings=list(request.stop_strings), tokenizer=loaded.tokenizer)
     if request.stream is not None:
