@@ -292,6 +292,7 @@ def same_share(a: list[Any], b: list[Any]) -> float:
 
 
 OUT = report.REPO / "bench" / "out" / "precision"
+REUSED: list[str] = []  # outcomes --reuse took from OUT, by file name
 
 
 def cached_outcome(gate: Gate, setting: Setting, reuse: bool, scope: str) -> Outcome:
@@ -304,6 +305,7 @@ def cached_outcome(gate: Gate, setting: Setting, reuse: bool, scope: str) -> Out
     key = "".join(c if c.isalnum() else "-" for c in f"{gate.name}-{setting.name}-{digest}")
     path = OUT / f"{key}.json"
     if reuse and path.exists():
+        REUSED.append(path.name)
         return Outcome(**json.loads(path.read_text(encoding="utf-8")))
     clear_cache()
     outcome = gate.run(Models(setting))
@@ -562,11 +564,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         chosen = [g.strip() for g in args.gates.split(",") if g.strip()]
         before = report.load_average()
         body, _ = run_gates(docs, chosen, args.translate_beams, args.reuse)
-        if args.reuse:
+        if REUSED:
             body += (
-                "\nRun with `--reuse`: each gate outcome kept in bench/out/precision/ by an "
-                "earlier run of this script (same code of the task adapters) was taken from "
-                "there, timings included, rather than run again.\n"
+                f"\nRun with `--reuse`: {len(REUSED)} gate outcome(s) kept in "
+                "bench/out/precision/ by an earlier run of this script were taken from there, "
+                "timings included, rather than run again.\n"
             )
         text = f"{body}\n{cpu}.\n\n{report.machine_block(info, before, report.load_average())}\n"
         print(text, flush=True)
