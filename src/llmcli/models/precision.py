@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from llmcli.errors import UsageError
-from llmcli.models.base import DTYPES, Family
+from llmcli.models.base import Family
 from llmcli.task_names import ASK, EMBED, GENERATE, SENTIMENT, SUMMARIZE, TRANSLATE
 
 QUANTIZE = ("auto", "none", "int8")
@@ -119,10 +119,8 @@ def check_options(dtype: str, quantize: str, backend: str) -> None:
 
 def check_device(dtype: str, quantize: str, device: str, env: Mapping[str, str]) -> None:
     """Refuse a precision ``device`` cannot run well: int8 off the CPU, bfloat16 on a CPU
-    without native bfloat16 (it would be emulated, slower than float32)."""
-    if dtype not in DTYPES:
-        raise UsageError(f"invalid dtype {dtype!r}", hint=f"one of {', '.join(DTYPES)}")
-    check_options(dtype, quantize, "torch")
+    without native bfloat16 (it would be emulated, slower than float32). The option values
+    themselves were checked with the model choice (:func:`check_options`)."""
     if quantize == INT8 and device != "cpu":
         raise UsageError(
             f"--quantize int8 runs on the CPU, not {device}",
@@ -144,11 +142,9 @@ def resolve(
     family: Family,
     env: Mapping[str, str],
 ) -> Precision:
-    """The precision a model of ``family`` runs ``task`` in on ``device``.
-
-    Raises UsageError where :func:`check_device` does.
-    """
-    check_device(dtype, quantize, device, env)
+    """The precision a model of ``family`` runs ``task`` in on ``device``, for options
+    that passed :func:`check_options` and :func:`check_device` (``load_model`` runs both
+    before it looks for the model)."""
     if quantize == INT8:
         return Precision("float32", INT8, "asked (--quantize int8)")
     if dtype != "auto":
@@ -199,7 +195,7 @@ def quantize_int8(model: object) -> object:
     if quantize_dynamic is None:
         raise UsageError(
             f"this torch ({torch.__version__}) has no dynamic int8 quantization",
-            hint="use --quantize none, or torch 2.4 to 2.13",
+            hint="use --quantize none, or --dtype bfloat16 on a CPU that has it",
         )
     with warnings.catch_warnings():
         # Its deprecation notice would only reach the user's terminal.
